@@ -1,0 +1,91 @@
+#pragma once
+// The validated, immutable configuration snapshot. Everything the proxy runs on comes from one
+// of these; nothing half-understood gets this far (see load_config_*).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shardproxy::conf {
+
+enum class Protocol { redis, memcache };
+std::string_view to_string(Protocol protocol);
+
+struct Address {
+    enum class Kind { tcp, unix_socket };
+    Kind kind = Kind::tcp;
+    std::string host;  // tcp: IPv4/IPv6 literal or host name
+    uint16_t port = 0;
+    std::string path;  // unix_socket
+    // "host:port", "[::1]:port" or "unix:/path"
+    std::string to_string() const;
+};
+
+struct ServerConfig {
+    Address address;
+    uint32_t weight = 1;
+    std::string name;      // optional, as written
+    std::string identity;  // name, else host:port, else host when the port is 11211
+};
+
+struct PoolConfig {
+    std::string name;
+    Protocol protocol = Protocol::redis;
+    std::vector<ServerConfig> servers;
+    std::string hash = "fnv1a_64";
+    std::string distribution = "ketama";
+    std::string hash_tag;  // "" or exactly two characters
+    uint32_t timeout_ms = 1000;
+    uint32_t server_connections = 1;
+    uint32_t replicas = 1;
+};
+
+struct RouteConfig {
+    std::string prefix;
+    std::string pool;
+};
+
+struct ListenerConfig {
+    std::string name;
+    Address listen;
+    Protocol protocol = Protocol::redis;
+    std::string pool;
+    std::vector<RouteConfig> routes;
+};
+
+struct ProxyConfig {
+    uint32_t workers = 0;  // 0 in the file is refused; the loader fills in the CPU count when absent
+    uint32_t max_client_connections = 10000;
+    uint64_t max_request_bytes = 512ull * 1024 * 1024;
+    uint32_t drain_timeout_ms = 5000;
+};
+
+struct Config {
+    std::string source;  // the file it came from
+    ProxyConfig proxy;
+    std::vector<ListenerConfig> listeners;
+    std::vector<PoolConfig> pools;
+
+    const PoolConfig* find_pool(std::string_view name) const;
+};
+
+struct ConfigError {
+    std::string file;
+    uint32_t line = 0;    // 1-based; 0 when the problem has no single place
+    uint32_t column = 0;  // 1-based
+    std::string message;
+    // "FILE:LINE:COL: message"
+    std::string to_string() const;
+};
+
+struct ConfigLoad {
+    std::optional<Config> config;  // set only when errors is empty
+    std::vector<ConfigError> errors;
+};
+
+ConfigLoad load_config_file(const std::string& path);
+// source_name is used in error messages in place of a file name.
+ConfigLoad load_config_string(std::string_view text, const std::string& source_name);
+
+}  // namespace shardproxy::conf
