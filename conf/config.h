@@ -20,6 +20,7 @@ struct Address {
     std::string path;  // unix_socket
     // "host:port", "[::1]:port" or "unix:/path"
     std::string to_string() const;
+    bool operator==(const Address&) const = default;
 };
 
 struct ServerConfig {
@@ -27,6 +28,7 @@ struct ServerConfig {
     uint32_t weight = 1;
     std::string name;      // optional, as written
     std::string identity;  // name, else host:port, else host when the port is 11211
+    bool operator==(const ServerConfig&) const = default;
 };
 
 struct PoolConfig {
@@ -39,11 +41,13 @@ struct PoolConfig {
     uint32_t timeout_ms = 1000;
     uint32_t server_connections = 1;
     uint32_t replicas = 1;
+    bool operator==(const PoolConfig&) const = default;
 };
 
 struct RouteConfig {
     std::string prefix;
     std::string pool;
+    bool operator==(const RouteConfig&) const = default;
 };
 
 struct ListenerConfig {
@@ -52,6 +56,7 @@ struct ListenerConfig {
     Protocol protocol = Protocol::redis;
     std::string pool;
     std::vector<RouteConfig> routes;
+    bool operator==(const ListenerConfig&) const = default;
 };
 
 struct ProxyConfig {
@@ -59,6 +64,7 @@ struct ProxyConfig {
     uint32_t max_client_connections = 10000;
     uint64_t max_request_bytes = 512ull * 1024 * 1024;
     uint32_t drain_timeout_ms = 5000;
+    bool operator==(const ProxyConfig&) const = default;
 };
 
 struct Config {
@@ -68,6 +74,7 @@ struct Config {
     std::vector<PoolConfig> pools;
 
     const PoolConfig* find_pool(std::string_view name) const;
+    bool operator==(const Config&) const = default;
 };
 
 struct ConfigError {
@@ -76,7 +83,9 @@ struct ConfigError {
     uint32_t column = 0;  // 1-based
     std::string message;
     // "FILE:LINE:COL: message"
+    // ("FILE: message" when line is 0)
     std::string to_string() const;
+    bool operator==(const ConfigError&) const = default;
 };
 
 struct ConfigLoad {

@@ -25,7 +25,77 @@ enum class MergeRule : uint8_t {
     same_reply,          // SCRIPT LOAD, FUNCTION LOAD: every server must answer alike
 };
 
-struct KeySpec;  // Redis 7 key specification (begin_search + find_keys), see redis_command.cpp
+// Redis command flags as COMMAND reports them, one bit each.
+namespace command_flag {
+inline constexpr uint32_t write = 1u << 0;
+inline constexpr uint32_t readonly = 1u << 1;
+inline constexpr uint32_t denyoom = 1u << 2;
+inline constexpr uint32_t module = 1u << 3;
+inline constexpr uint32_t admin = 1u << 4;
+inline constexpr uint32_t pubsub = 1u << 5;
+inline constexpr uint32_t noscript = 1u << 6;
+inline constexpr uint32_t blocking = 1u << 7;
+inline constexpr uint32_t loading = 1u << 8;
+inline constexpr uint32_t stale = 1u << 9;
+inline constexpr uint32_t skip_monitor = 1u << 10;
+inline constexpr uint32_t skip_slowlog = 1u << 11;
+inline constexpr uint32_t asking = 1u << 12;
+inline constexpr uint32_t fast = 1u << 13;
+inline constexpr uint32_t no_auth = 1u << 14;
+inline constexpr uint32_t may_replicate = 1u << 15;
+inline constexpr uint32_t no_mandatory_keys = 1u << 16;
+inline constexpr uint32_t no_async_loading = 1u << 17;
+inline constexpr uint32_t no_multi = 1u << 18;
+inline constexpr uint32_t movablekeys = 1u << 19;
+inline constexpr uint32_t allow_busy = 1u << 20;
+}  // namespace command_flag
+
+// Key specification flags as COMMAND reports them ("RO", "access", ..., "delete" is delete_).
+namespace key_flag {
+inline constexpr uint16_t ro = 1u << 0;
+inline constexpr uint16_t rw = 1u << 1;
+inline constexpr uint16_t ow = 1u << 2;
+inline constexpr uint16_t rm = 1u << 3;
+inline constexpr uint16_t access = 1u << 4;
+inline constexpr uint16_t update = 1u << 5;
+inline constexpr uint16_t insert = 1u << 6;
+inline constexpr uint16_t delete_ = 1u << 7;
+inline constexpr uint16_t not_key = 1u << 8;  // a shard channel (SPUBLISH), not a key
+inline constexpr uint16_t incomplete = 1u << 9;
+inline constexpr uint16_t variable_flags = 1u << 10;
+}  // namespace key_flag
+
+// Redis 7 key specification: begin_search finds where the keys start, find_keys how many follow.
+// Field names and meanings are Redis's own (see COMMAND DOCS / "key specifications").
+struct KeySpec {
+    enum class BeginSearch : uint8_t { index, keyword, unknown };
+    enum class FindKeys : uint8_t { range, keynum, unknown };
+
+    uint16_t flags;  // key_flag bits
+    BeginSearch begin_search;
+    int16_t index;             // index: argument position of the first key
+    std::string_view keyword;  // keyword (lowercase): the keys follow this argument...
+    int16_t startfrom;         // ...searched from here; negative: from argc + startfrom backwards
+    FindKeys find_keys;
+    int16_t lastkey;    // range: last key relative to the first; negative: from the end
+    int16_t keystep;    // range and keynum: distance between keys
+    int16_t limit;      // range with lastkey -1: keys are 1/limit of the remaining arguments
+    int16_t keynumidx;  // keynum: position of the numkeys argument relative to begin_search
+    int16_t firstkey;   // keynum: position of the first key relative to begin_search
+};
+
+// Command-specific argument rules prepare_command applies on top of arity and key specs.
+enum class ArgumentCheck : uint8_t {
+    none,
+    numkeys_eval,        // EVAL EVAL_RO EVALSHA EVALSHA_RO: numkeys >= 0
+    numkeys_fcall,       // FCALL FCALL_RO: as EVAL, other wording for a non-integer
+    numkeys_zset,        // ZUNION ZINTER ZDIFF (+STORE) ZINTERCARD: numkeys >= 1
+    numkeys_sintercard,  // SINTERCARD: numkeys >= 1
+    numkeys_mpop,        // LMPOP BLMPOP ZMPOP BZMPOP: numkeys >= 1, LEFT/RIGHT/MIN/MAX after
+    sort,                // SORT SORT_RO: STORE key; GET and BY with a '*' pattern refused
+    xread,               // XREAD XREADGROUP: BLOCK refused
+    copy,                // COPY: DB refused
+};
 
 struct RedisCommand {
     std::string_view name;  // lowercase full name: "get", "object|encoding"
@@ -35,6 +105,12 @@ struct RedisCommand {
     uint8_t split_stride;   // split_merge only: 1 (keys), 2 (MSET key value pairs)
     bool has_subcommands;   // container command (CLIENT, OBJECT, SCRIPT, ...)
     std::span<const KeySpec> key_specs;
+    uint32_t flags;  // command_flag bits
+    // The legacy key triple as COMMAND reports it (0 0 0 when keys are only in key_specs).
+    int16_t first_key;
+    int16_t last_key;
+    int16_t key_step;
+    ArgumentCheck argument_check;
 };
 
 // Case-insensitive. For a container command pass args[1] as subcommand: the subcommand entry is

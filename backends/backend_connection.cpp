@@ -1,0 +1,211 @@
+#include "backends/backend_connection.h"
+
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace shardproxy::backends {
+namespace {
+
+constexpr uint32_t kFirstRetryDelayMs = 50;
+constexpr uint32_t kMaxRetryDelayMs = 1000;
+// A backend that has left its oldest request unanswered this long past the deadline is taken
+// for hung, and the connection is replaced.
+constexpr uint64_t kMinStuckGraceMs = 1000;
+
+uint64_t now_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+timeval to_timeval(uint64_t ms) {
+    return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+}  // namespace
+
+BackendConnection::BackendConnection(event_base* base, const BackendEndpoint& endpoint)
+    : base_(base),
+      endpoint_(endpoint),
+      deadline_timer_(evtimer_new(base, deadline_cb, this)),
+      retry_timer_(evtimer_new(base, retry_cb, this)),
+      retry_delay_ms_(kFirstRetryDelayMs),
+      timeout_error_("ERR backend " + endpoint.label + " timed out") {
+    connect();
+}
+
+BackendConnection::~BackendConnection() {
+    fail_all_waiting("ERR backend " + endpoint_.label + " connection closed: proxy shutting down");
+    if (bev_ != nullptr) bufferevent_free(bev_);
+    event_free(deadline_timer_);
+    event_free(retry_timer_);
+}
+
+void BackendConnection::connect() {
+    bev_ = bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(bev_, read_cb, nullptr, event_cb, this);
+    bufferevent_enable(bev_, EV_READ | EV_WRITE);
+    // The write timeout bounds the connect; it is lifted once connected.
+    const timeval connect_timeout = to_timeval(endpoint_.timeout_ms);
+    bufferevent_set_timeouts(bev_, nullptr, &connect_timeout);
+    state_ = State::connecting;
+    if (bufferevent_socket_connect(bev_, const_cast<sockaddr*>(endpoint_.address.get()),
+                                   static_cast<int>(endpoint_.address.length)) != 0) {
+        fail(std::string("connect failed: ") + std::strerror(errno));
+    }
+}
+
+evbuffer* BackendConnection::request_buffer() {
+    return state_ == State::down ? nullptr : bufferevent_get_output(bev_);
+}
+
+void BackendConnection::await_reply(ReplySink* sink, uint32_t child, bool parsed) {
+    waiting_.push_back(Waiting{sink, child, parsed, now_ms() + endpoint_.timeout_ms});
+    if (!evtimer_pending(deadline_timer_, nullptr)) arm_deadline_timer();
+}
+
+void BackendConnection::arm_deadline_timer() {
+    uint64_t when = 0;
+    if (waiting_.size() > timed_out_) {
+        when = waiting_[timed_out_].deadline_ms;
+    } else if (!waiting_.empty()) {
+        when = waiting_.front().deadline_ms +
+               std::max<uint64_t>(4ull * endpoint_.timeout_ms, kMinStuckGraceMs);
+    } else {
+        evtimer_del(deadline_timer_);
+        return;
+    }
+    const uint64_t now = now_ms();
+    const timeval delay = to_timeval(when > now ? when - now : 0);
+    evtimer_add(deadline_timer_, &delay);
+}
+
+void BackendConnection::on_deadline() {
+    const uint64_t now = now_ms();
+    while (timed_out_ < waiting_.size() && waiting_[timed_out_].deadline_ms <= now) {
+        Waiting& entry = waiting_[timed_out_];
+        ReplySink* sink = entry.sink;
+        entry.sink = nullptr;
+        ++timed_out_;
+        sink->on_failure(entry.child, timeout_error_);
+        sink->release();
+    }
+    if (timed_out_ > 0 &&
+        now >= waiting_.front().deadline_ms +
+                   std::max<uint64_t>(4ull * endpoint_.timeout_ms, kMinStuckGraceMs)) {
+        fail("no reply for " + std::to_string(now - waiting_.front().deadline_ms +
+                                              endpoint_.timeout_ms) + " ms");
+        return;
+    }
+    arm_deadline_timer();
+}
+
+void BackendConnection::on_read() {
+    evbuffer* in = bufferevent_get_input(bev_);
+    framer_.feed(in);
+    while (true) {
+        if (waiting_.empty()) {
+            if (evbuffer_get_length(in) > 0) fail("backend sent a reply nobody asked for");
+            break;
+        }
+        const Waiting entry = waiting_.front();
+        size_t length = 0;
+        redisReply* object = nullptr;
+        const auto result = framer_.next(entry.parsed, length, object);
+        if (result == RedisReplyFramer::Result::need_more) break;
+        if (result == RedisReplyFramer::Result::protocol_error) {
+            fail("protocol error in reply: " + std::string(framer_.error()));
+            return;
+        }
+        waiting_.pop_front();
+        if (entry.sink == nullptr) {
+            // The late reply of a request that was already answered with a timeout.
+            --timed_out_;
+            evbuffer_drain(in, length);
+            if (object != nullptr) freeReplyObject(object);
+            continue;
+        }
+        if (entry.parsed) {
+            evbuffer_drain(in, length);
+            entry.sink->on_reply_object(entry.child, object);
+        } else {
+            entry.sink->on_reply_bytes(entry.child, in, length);
+        }
+        entry.sink->release();
+    }
+    if (waiting_.empty()) evtimer_del(deadline_timer_);
+}
+
+void BackendConnection::on_event(short what) {
+    if (what & BEV_EVENT_CONNECTED) {
+        state_ = State::connected;
+        retry_delay_ms_ = kFirstRetryDelayMs;
+        bufferevent_set_timeouts(bev_, nullptr, nullptr);
+        if (endpoint_.address.family() != AF_UNIX) {
+            const int one = 1;
+            setsockopt(bufferevent_getfd(bev_), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        }
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        fail("connect timed out");
+    } else if (what & BEV_EVENT_EOF) {
+        fail("closed by the backend");
+    } else {
+        const int err = EVUTIL_SOCKET_ERROR();
+        fail(err != 0 ? evutil_socket_error_to_string(err) : "socket error");
+    }
+}
+
+void BackendConnection::fail(const std::string& reason) {
+    const bool was_connected = state_ == State::connected;
+    if (bev_ != nullptr) {
+        bufferevent_free(bev_);
+        bev_ = nullptr;
+    }
+    framer_.reset();
+    state_ = State::down;
+    unavailable_error_ = "ERR backend " + endpoint_.label + " is unavailable: " + reason;
+    fail_all_waiting("ERR backend " + endpoint_.label +
+                     (was_connected ? " connection lost: " : " connection failed: ") + reason);
+    evtimer_del(deadline_timer_);
+    const timeval delay = to_timeval(retry_delay_ms_);
+    evtimer_add(retry_timer_, &delay);
+    retry_delay_ms_ = std::min(retry_delay_ms_ * 2, kMaxRetryDelayMs);
+}
+
+void BackendConnection::fail_all_waiting(const std::string& error) {
+    // Detach the queue first: a sink's callbacks may not see half-failed state.
+    RingQueue<Waiting> failed;
+    std::swap(failed, waiting_);
+    timed_out_ = 0;
+    for (size_t i = 0; i < failed.size(); ++i) {
+        const Waiting& entry = failed[i];
+        if (entry.sink == nullptr) continue;
+        entry.sink->on_failure(entry.child, error);
+        entry.sink->release();
+    }
+}
+
+void BackendConnection::on_retry() { connect(); }
+
+void BackendConnection::read_cb(bufferevent*, void* self) {
+    static_cast<BackendConnection*>(self)->on_read();
+}
+void BackendConnection::event_cb(bufferevent*, short what, void* self) {
+    static_cast<BackendConnection*>(self)->on_event(what);
+}
+void BackendConnection::deadline_cb(evutil_socket_t, short, void* self) {
+    static_cast<BackendConnection*>(self)->on_deadline();
+}
+void BackendConnection::retry_cb(evutil_socket_t, short, void* self) {
+    static_cast<BackendConnection*>(self)->on_retry();
+}
+
+}  // namespace shardproxy::backends

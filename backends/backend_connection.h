@@ -1,0 +1,90 @@
+#pragma once
+// One persistent, pipelined connection from a worker to one backend Redis server.
+//
+// Requests from many client sessions are appended to one output buffer and leave in a single
+// write per event-loop turn. Replies come back in send order, so each is matched to the oldest
+// waiting entry of `waiting_`:
+//
+//     request_buffer() + await_reply()          framer finds the end of each reply
+//   sessions ──────────────────────► [ waiting_: oldest ... newest ] ◄────── backend socket
+//                                        │
+//                                        └─ reply (or timeout / failure) ─► ReplySink
+//
+// A request that times out is answered with an error at once but keeps its place in
+// `waiting_` (with no sink) so that its late reply is recognised and dropped: the connection
+// stays usable and in sync. Only a backend that answers nothing for a long time is reconnected.
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <cstdint>
+#include <string>
+
+#include "backends/redis_reply_framer.h"
+#include "backends/reply_sink.h"
+#include "backends/ring_queue.h"
+#include "backends/socket_address.h"
+
+namespace shardproxy::backends {
+
+struct BackendEndpoint {
+    std::string label;  // "cache-a (127.0.0.1:7001)", or the address alone when unnamed
+    SocketAddress address;
+    uint32_t timeout_ms = 1000;
+};
+
+class BackendConnection {
+public:
+    BackendConnection(event_base* base, const BackendEndpoint& endpoint);
+    ~BackendConnection();
+    BackendConnection(const BackendConnection&) = delete;
+    BackendConnection& operator=(const BackendConnection&) = delete;
+
+    // Where to append the next request, or nullptr while the backend is down (then
+    // unavailable_error() is the reply to give). Every appended request must be followed by
+    // await_reply().
+    evbuffer* request_buffer();
+    void await_reply(ReplySink* sink, uint32_t child, bool parsed);
+    const std::string& unavailable_error() const { return unavailable_error_; }
+
+    const BackendEndpoint& endpoint() const { return endpoint_; }
+    size_t waiting() const { return waiting_.size(); }
+
+private:
+    enum class State { connecting, connected, down };
+
+    struct Waiting {
+        ReplySink* sink;  // null once answered early (timed out)
+        uint32_t child;
+        bool parsed;
+        uint64_t deadline_ms;
+    };
+
+    void connect();
+    void on_read();
+    void on_event(short what);
+    void on_deadline();
+    void on_retry();
+    void fail(const std::string& reason);
+    void fail_all_waiting(const std::string& error);
+    void arm_deadline_timer();
+
+    static void read_cb(bufferevent*, void* self);
+    static void event_cb(bufferevent*, short what, void* self);
+    static void deadline_cb(evutil_socket_t, short, void* self);
+    static void retry_cb(evutil_socket_t, short, void* self);
+
+    event_base* base_;
+    BackendEndpoint endpoint_;
+    bufferevent* bev_ = nullptr;
+    event* deadline_timer_;
+    event* retry_timer_;
+    State state_ = State::down;
+    RedisReplyFramer framer_;
+    RingQueue<Waiting> waiting_;
+    size_t timed_out_ = 0;  // the oldest `timed_out_` entries of waiting_ have no sink
+    uint32_t retry_delay_ms_;
+    std::string unavailable_error_;
+    std::string timeout_error_;
+};
+
+}  // namespace shardproxy::backends

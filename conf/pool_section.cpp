@@ -1,0 +1,181 @@
+#include <algorithm>
+#include <vector>
+
+#include "conf/nearest_key.h"
+#include "conf/protocol.h"
+#include "conf/sections.h"
+#include "conf/server_string.h"
+#include "routing/distribution.h"
+#include "routing/hash_function.h"
+
+namespace shardproxy::conf {
+namespace {
+
+// Why a new server cannot join the servers already read, or "" when it can.
+std::string clash(const std::vector<ServerConfig>& servers, const ServerConfig& server) {
+    for (const ServerConfig& other : servers) {
+        if (!server.name.empty() && other.name == server.name) {
+            return "server name '" + server.name + "' is used twice in this pool";
+        }
+        if (other.address == server.address) {
+            return server.address.to_string() + " is already in this pool as '" + other.identity + "'";
+        }
+        // Placement hashes identities, so two servers sharing one would share one ring position.
+        if (other.identity == server.identity) {
+            return "identity '" + server.identity + "' is already taken by server '" +
+                   other.address.to_string() + "'; give the servers distinct names";
+        }
+    }
+    return "";
+}
+
+void read_servers(const Setting& servers, PoolConfig& pool) {
+    if (servers.node.as_array()->empty()) {
+        servers.error(servers.path + " must list at least one server");
+        return;
+    }
+    servers.for_each_element(ValueType::string, [&](const Setting& entry, std::size_t) {
+        ServerParse parsed = parse_server(entry.string());
+        if (!parsed.error.empty()) {
+            entry.error(entry.path + ": " + parsed.error);
+            return;
+        }
+        if (std::string why = clash(pool.servers, parsed.server); !why.empty()) {
+            entry.error(entry.path + ": " + why);
+            return;
+        }
+        pool.servers.push_back(std::move(parsed.server));
+    });
+}
+
+const KeySpec<PoolConfig> pool_table[] = {
+    {.name = "protocol",
+     .type = ValueType::string,
+     .default_value = "\"redis\"",
+     .help =
+         "What the servers speak: \"redis\" or \"memcache\". Must match every listener that uses the pool.",
+     .apply =
+         [](const Setting& protocol, PoolConfig& pool) {
+             if (const std::optional<Protocol> parsed = parse_protocol(protocol.string())) {
+                 pool.protocol = *parsed;
+             } else {
+                 protocol.unknown_name("protocol", protocol_names());
+             }
+         }},
+    {.name = "servers",
+     .type = ValueType::string_array,
+     .default_value = "(required)",
+     .help = "The backend servers, at least one; see \"Server strings\" in conf/README.md.",
+     .apply = read_servers,
+     .required = true},
+    {.name = "hash",
+     .type = ValueType::string,
+     .default_value = "\"fnv1a_64\"",
+     .help = "Key hash function, by its twemproxy name; see \"Hash functions\" in conf/README.md.",
+     .apply =
+         [](const Setting& hash, PoolConfig& pool) {
+             if (routing::find_hash_function(hash.string()) == nullptr) {
+                 hash.unknown_name("hash function", routing::hash_function_names());
+             }
+             pool.hash = hash.string();
+         }},
+    {.name = "distribution",
+     .type = ValueType::string,
+     .default_value = "\"ketama\"",
+     .help = "How key hashes map onto servers; see \"Distributions\" in conf/README.md.",
+     .apply = [](const Setting& name, PoolConfig& pool) { pool.distribution = name.string(); }},
+    {.name = "hash_tag",
+     .type = ValueType::string,
+     .default_value = "\"\"",
+     .help = "Two characters, like \"{}\": only the text between them is hashed (when non-empty), so related "
+             "keys land together. Empty hashes the whole key.",
+     .apply =
+         [](const Setting& tag, PoolConfig& pool) {
+             if (!tag.string().empty() && tag.string().size() != 2) {
+                 tag.error(tag.path + " must be empty or exactly two characters, like \"{}\" (got \"" +
+                           std::string(tag.string()) + "\")");
+             }
+             pool.hash_tag = tag.string();
+         }},
+    {.name = "timeout_ms",
+     .type = ValueType::integer,
+     .default_value = "1000",
+     .help = "How long a request may wait for its reply, in milliseconds, counted from when it is sent to "
+             "the server; at least 1.",
+     .apply = [](const Setting& timeout, PoolConfig& pool) { timeout.read_at_least(pool.timeout_ms, 1); }},
+    {.name = "server_connections",
+     .type = ValueType::integer,
+     .default_value = "1",
+     .help = "Connections to each server from each worker, from 1 to 64.",
+     .apply = [](const Setting& count, PoolConfig& pool) { count.read(pool.server_connections, 1, 64); }},
+    {.name = "replicas",
+     .type = ValueType::integer,
+     .default_value = "1",
+     .help = "Copies of every key. Only 1 is supported in this version; replication arrives later.",
+     .apply =
+         [](const Setting& replicas, PoolConfig&) {
+             if (replicas.node.as_integer()->get() != 1) {
+                 replicas.error(replicas.path +
+                                " must be 1: replication (several copies of each key) "
+                                "arrives in a later version of shardproxy");
+             }
+         }},
+};
+
+// The distribution is checked by building it, once the servers are known, so its own rules
+// (weights, server counts) are enforced by the code that will run it.
+void check_distribution(const toml::table& table, const std::string& path, const PoolConfig& pool,
+                        const Context& context) {
+    const toml::node* named = table.get("distribution");
+    const toml::array* servers = table.get_as<toml::array>("servers");
+    const std::string key = key_path(path, "distribution");
+    if (servers != nullptr && !pool.servers.empty() && servers->size() == pool.servers.size()) {
+        std::vector<routing::WeightedServer> weighted;
+        for (const ServerConfig& server : pool.servers) weighted.push_back({server.identity, server.weight});
+        const routing::DistributionBuild build = routing::make_distribution(pool.distribution, weighted);
+        if (build.distribution == nullptr) {
+            report_at(context.diagnostics, named != nullptr ? named->source() : table.source(),
+                      key + ": " + build.error);
+        }
+        return;
+    }
+    // Some servers are wrong, so the distribution cannot be built; still catch a misspelt name.
+    const auto& names = routing::distribution_names();
+    if (named != nullptr && named->is_string() &&
+        std::find(names.begin(), names.end(), pool.distribution) == names.end()) {
+        Setting{*named, key, context}.unknown_name("distribution", names);
+    }
+}
+
+void read_pool(const Setting& entry, std::string_view name, Config& config) {
+    const toml::table& table = *entry.node.as_table();
+    PoolConfig pool;
+    pool.name = name;
+    read_keys(table, entry.path, pool_keys(), pool, entry.context);
+    check_distribution(table, entry.path, pool, entry.context);
+    config.pools.push_back(std::move(pool));
+}
+
+}  // namespace
+
+std::span<const KeySpec<PoolConfig>> pool_keys() { return pool_table; }
+
+void read_pools(const Setting& pools, Config& config) {
+    for (auto&& [name, value] : *pools.node.as_table()) {
+        const Setting entry{value, key_path(pools.path, name.str()), pools.context};
+        if (name.str().empty()) {
+            report_at(pools.context.diagnostics, name.source(), "pool names must not be empty");
+            continue;
+        }
+        if (check_type(entry, ValueType::table)) {
+            read_pool(entry, name.str(), config);
+        } else {
+            // Keep the name, so listeners that use the pool do not also hear it is undefined.
+            PoolConfig placeholder;
+            placeholder.name = name.str();
+            config.pools.push_back(std::move(placeholder));
+        }
+    }
+}
+
+}  // namespace shardproxy::conf

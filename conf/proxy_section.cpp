@@ -1,0 +1,51 @@
+#include "conf/sections.h"
+
+namespace shardproxy::conf {
+namespace {
+
+const KeySpec<ProxyConfig> proxy_table[] = {
+    {.name = "workers",
+     .type = ValueType::integer,
+     .default_value = "(number of CPUs)",
+     .help = "Event-loop threads, from 1 to 1024. When absent, one per CPU.",
+     .apply = [](const Setting& workers, ProxyConfig& proxy) { workers.read(proxy.workers, 1, 1024); }},
+    {.name = "admin",
+     .type = ValueType::string,
+     .default_value = "(unset)",
+     .help = "Reserved for the admin HTTP endpoint (metrics, stats, health, status page). Not available "
+             "in this version: setting it is an error.",
+     .apply =
+         [](const Setting& admin, ProxyConfig&) {
+             // Refused rather than ignored: an operator who sets it expects an endpoint to scrape.
+             admin.error(admin.path +
+                         ": the admin HTTP endpoint is not available in this version of shardproxy; "
+                         "remove this key");
+         }},
+    {.name = "max_client_connections",
+     .type = ValueType::integer,
+     .default_value = "10000",
+     .help = "Client connections open at once, over all listeners; at least 1. Connections beyond it are "
+             "closed as soon as they are accepted.",
+     .apply = [](const Setting& limit,
+                 ProxyConfig& proxy) { limit.read_at_least(proxy.max_client_connections, 1); }},
+    {.name = "max_request_bytes",
+     .type = ValueType::integer,
+     .default_value = "536870912",
+     .help = "Largest request a client may send, in bytes (default 512 MiB, Redis's own limit); at least "
+             "1024. A larger request gets an error and its connection is closed.",
+     .apply = [](const Setting& limit,
+                 ProxyConfig& proxy) { limit.read_at_least(proxy.max_request_bytes, 1024); }},
+    {.name = "drain_timeout_ms",
+     .type = ValueType::integer,
+     .default_value = "5000",
+     .help = "On SIGTERM or SIGINT, how long in-flight requests may take to finish before the process exits "
+             "anyway, in milliseconds; 0 exits at once.",
+     .apply = [](const Setting& timeout,
+                 ProxyConfig& proxy) { timeout.read_at_least(proxy.drain_timeout_ms, 0); }},
+};
+
+}  // namespace
+
+std::span<const KeySpec<ProxyConfig>> proxy_keys() { return proxy_table; }
+
+}  // namespace shardproxy::conf

@@ -1,0 +1,123 @@
+#include "proxy/process.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "proxy/listen_socket.h"
+#include "proxy/log.h"
+#include "proxy/worker.h"
+
+namespace shardproxy::proxy {
+namespace {
+
+std::string endpoint_label(const conf::ServerConfig& server) {
+    const std::string address = server.address.to_string();
+    return server.name.empty() ? address : server.name + " (" + address + ")";
+}
+
+bool resolve_backends(const routing::Topology& topology, BackendEndpoints& endpoints) {
+    bool ok = true;
+    for (const auto& pool : topology.pools()) {
+        auto& servers = endpoints.emplace_back();
+        for (const conf::ServerConfig& server : pool.config->servers) {
+            backends::BackendEndpoint endpoint;
+            endpoint.label = endpoint_label(server);
+            endpoint.timeout_ms = pool.config->timeout_ms;
+            std::string error;
+            if (!backends::resolve_address(server.address, endpoint.address, error)) {
+                log_error("pool " + pool.config->name + ", server " + endpoint.label + ": " + error);
+                ok = false;
+            }
+            servers.push_back(std::move(endpoint));
+        }
+    }
+    return ok;
+}
+
+struct SignalContext {
+    event_base* base;
+    std::vector<std::unique_ptr<Worker>>* workers;
+};
+
+void on_stop_signal(evutil_socket_t signal, short, void* arg) {
+    auto* context = static_cast<SignalContext*>(arg);
+    log_info(std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
+             ", draining and stopping");
+    for (auto& worker : *context->workers) worker->request_stop();
+    event_base_loopbreak(context->base);
+}
+
+void on_hangup(evutil_socket_t, short, void*) {
+    log_warning("SIGHUP received: configuration reload is not available in this version; "
+                "still serving the loaded configuration");
+}
+
+}  // namespace
+
+int run_proxy(conf::Config config) {
+    signal(SIGPIPE, SIG_IGN);
+
+    std::string error;
+    auto topology = routing::Topology::build(std::move(config), error);
+    if (!topology) {
+        log_error(error);
+        return 1;
+    }
+    BackendEndpoints endpoints;
+    if (!resolve_backends(*topology, endpoints)) return 1;
+
+    std::vector<ListenSocket> sockets;
+    const auto& listeners = topology->config().listeners;
+    for (uint32_t i = 0; i < listeners.size(); ++i) {
+        const evutil_socket_t fd = open_listen_socket(listeners[i].listen, error);
+        if (fd < 0) {
+            log_error("listener " + listeners[i].name + ": " + error);
+            for (const ListenSocket& socket : sockets) close(socket.fd);
+            return 1;
+        }
+        sockets.push_back(ListenSocket{fd, i});
+    }
+
+    const uint32_t worker_count = topology->config().proxy.workers;
+    ProxyStats stats;
+    for (uint32_t i = 0; i < worker_count; ++i) stats.workers.push_back(std::make_unique<WorkerStats>());
+    std::vector<std::unique_ptr<Worker>> workers;
+    for (uint32_t i = 0; i < worker_count; ++i) {
+        workers.push_back(std::make_unique<Worker>(i, worker_count, topology, endpoints, sockets, stats));
+    }
+
+    event_base* base = event_base_new();
+    SignalContext context{base, &workers};
+    event* term = evsignal_new(base, SIGTERM, on_stop_signal, &context);
+    event* interrupt = evsignal_new(base, SIGINT, on_stop_signal, &context);
+    event* hangup = evsignal_new(base, SIGHUP, on_hangup, nullptr);
+    event_add(term, nullptr);
+    event_add(interrupt, nullptr);
+    event_add(hangup, nullptr);
+
+    for (auto& worker : workers) worker->start();
+    for (const auto& listener : listeners) {
+        log_info("listening on " + listener.listen.to_string() + " (" + listener.name + ", " +
+                 std::string(conf::to_string(listener.protocol)) + ", pool " + listener.pool + ")");
+    }
+    log_info("shardproxy " SHARDPROXY_VERSION " running with " + std::to_string(worker_count) +
+             " worker(s)");
+
+    event_base_dispatch(base);
+
+    for (auto& worker : workers) worker->join();
+    workers.clear();
+    for (const ListenSocket& socket : sockets) close(socket.fd);
+    for (const auto& listener : listeners) {
+        if (listener.listen.kind == conf::Address::Kind::unix_socket) unlink(listener.listen.path.c_str());
+    }
+    event_free(term);
+    event_free(interrupt);
+    event_free(hangup);
+    event_base_free(base);
+    log_info("stopped");
+    return 0;
+}
+
+}  // namespace shardproxy::proxy

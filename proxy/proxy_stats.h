@@ -1,0 +1,46 @@
+#pragma once
+// Process-wide and per-worker counters. A worker's counters are written only by that worker
+// (relaxed load+store, no locked instruction on the request path) and read by anyone.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace shardproxy::proxy {
+
+class WorkerStats {
+public:
+    void bump_commands() { add(commands_, 1); }
+    void bump_connections() { add(connections_, 1); }
+    uint64_t commands() const { return commands_.load(std::memory_order_relaxed); }
+    uint64_t connections() const { return connections_.load(std::memory_order_relaxed); }
+
+private:
+    static void add(std::atomic<uint64_t>& counter, uint64_t delta) {
+        counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+    }
+    std::atomic<uint64_t> commands_{0};
+    std::atomic<uint64_t> connections_{0};
+};
+
+struct ProxyStats {
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::vector<std::unique_ptr<WorkerStats>> workers;
+    // Shared by all workers, touched only when a client connects or leaves.
+    std::atomic<uint32_t> connected_clients{0};
+    std::atomic<uint64_t> rejected_connections{0};
+
+    uint64_t total_commands() const {
+        uint64_t sum = 0;
+        for (const auto& worker : workers) sum += worker->commands();
+        return sum;
+    }
+    uint64_t total_connections() const {
+        uint64_t sum = 0;
+        for (const auto& worker : workers) sum += worker->connections();
+        return sum;
+    }
+};
+
+}  // namespace shardproxy::proxy

@@ -1,0 +1,110 @@
+#pragma once
+// One Redis client connection.
+//
+// Ordering rule: replies leave in request order, whatever order backends answer in.
+//
+//   client ──requests──► parse ─► route ─► backend A ──┐     (any order)
+//                                    └───► backend B ──┤
+//                                                      ▼
+//   client ◄──replies── [ head slot ] [ slot ] [ slot ] ... [ tail slot ]
+//                        only a done head slot is written out; the reply of a head slot
+//                        goes straight from the backend buffer to the client buffer.
+//
+// Every request gets a ReplySlot appended at the tail when it is parsed; local answers and
+// errors fill their slot at once. The session stops reading while too many requests are in
+// flight or too many reply bytes wait for a slow client, so memory stays bounded.
+#include <event2/bufferevent.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/resp_request_parser.h"
+
+namespace shardproxy::routing {
+struct ListenerTopology;
+}
+
+namespace shardproxy::proxy {
+
+class ReplySlot;
+class Worker;
+struct RedisCommand;
+
+class RedisSession {
+public:
+    RedisSession(Worker& worker, const routing::ListenerTopology& listener, evutil_socket_t fd,
+                 uint64_t id);
+    ~RedisSession();
+    RedisSession(const RedisSession&) = delete;
+    RedisSession& operator=(const RedisSession&) = delete;
+
+    // Called by slots (see reply_slot.h).
+    void on_reply_bytes(ReplySlot* slot, evbuffer* from, size_t length);
+    void on_reply_error(ReplySlot* slot, std::string_view error);
+    void on_slot_done(ReplySlot* slot);
+
+    // Graceful stop: no new requests; close once every reply is out.
+    void stop_reading();
+    bool idle() const { return head_ == nullptr; }
+
+    uint64_t id() const { return id_; }
+    const std::string& name() const { return name_; }
+
+private:
+    struct Placement {
+        uint32_t pool = 0;
+        uint32_t server = 0;
+        bool operator==(const Placement&) const = default;
+    };
+
+    void process_input();
+    void execute(std::span<const std::string_view> args, const RespRequest& request);
+    Placement place(std::string_view key) const;
+    void route_keyed(std::span<const std::string_view> args, const RespRequest& request);
+    void route_split(const RedisCommand& command, std::span<const std::string_view> args,
+                     const RespRequest& request);
+    void route_broadcast(const RedisCommand& command, std::span<const std::string_view> args,
+                         const RespRequest& request);
+    void send_whole(Placement target, std::span<const std::string_view> args,
+                    const RespRequest& request);
+    void fan_out(const RedisCommand& command, std::span<const std::string_view> args,
+                 uint32_t children);
+    void answer_local(const RedisCommand& command, std::span<const std::string_view> args);
+
+    ReplySlot* push_slot();
+    void reply_error(std::string_view error);
+    void write_completed();
+    void update_flow_control();
+    void close_when_flushed();
+
+    static void read_cb(bufferevent*, void* self);
+    static void write_cb(bufferevent*, void* self);
+    static void event_cb(bufferevent*, short what, void* self);
+
+    Worker& worker_;
+    const routing::ListenerTopology& listener_;
+    bufferevent* bev_;
+    uint64_t id_;
+    RespRequestParser parser_;
+    size_t bytes_needed_ = 1;
+    ReplySlot* head_ = nullptr;
+    ReplySlot* tail_ = nullptr;
+    uint32_t in_flight_ = 0;
+    bool reading_paused_ = false;
+    bool processing_ = false;  // inside process_input: do not re-enter it
+    bool closing_ = false;     // QUIT, protocol error or shutdown: no more requests
+    std::string name_;         // CLIENT SETNAME
+    evbuffer* forward_to_ = nullptr;  // set by execute when the request's bytes go out as is
+
+    // Scratch space reused by every request, so routing does not allocate.
+    std::vector<uint32_t> key_indices_;
+    std::vector<Placement> groups_;
+    std::vector<uint32_t> key_group_;
+    std::vector<uint32_t> child_sizes_;
+    std::string error_;
+};
+
+}  // namespace shardproxy::proxy

@@ -1,0 +1,76 @@
+#include "proxy/reply_slot.h"
+
+#include <hiredis/hiredis.h>
+
+#include "proxy/redis_session.h"
+
+namespace shardproxy::proxy {
+
+ReplySlot::ReplySlot(SlotPool& pool) : reply(evbuffer_new()), pool_(pool) {}
+
+ReplySlot::~ReplySlot() { evbuffer_free(reply); }
+
+void ReplySlot::on_reply_bytes(uint32_t, evbuffer* from, size_t length) {
+    if (session == nullptr) {
+        evbuffer_drain(from, length);
+        return;
+    }
+    session->on_reply_bytes(this, from, length);
+}
+
+void ReplySlot::on_reply_object(uint32_t child, redisReply* object) {
+    if (!fan_out) {  // only fan-out children ask for parsed replies
+        freeReplyObject(object);
+        return;
+    }
+    fan_out->set_reply(child, object);
+    finish_fan_out_child();
+}
+
+void ReplySlot::on_failure(uint32_t child, std::string_view error) {
+    if (fan_out) {
+        fan_out->set_error(child, std::string(error));
+        finish_fan_out_child();
+        return;
+    }
+    if (session != nullptr) session->on_reply_error(this, error);
+}
+
+void ReplySlot::finish_fan_out_child() {
+    if (!fan_out->complete() || session == nullptr) return;
+    fan_out->merge(reply, command_name);
+    fan_out.reset();
+    session->on_slot_done(this);
+}
+
+void ReplySlot::release() {
+    if (--refs_ == 0) pool_.recycle(this);
+}
+
+SlotPool::~SlotPool() {
+    for (ReplySlot* slot : free_) delete slot;
+}
+
+ReplySlot* SlotPool::acquire(RedisSession* session) {
+    ReplySlot* slot;
+    if (free_.empty()) {
+        slot = new ReplySlot(*this);
+    } else {
+        slot = free_.back();
+        free_.pop_back();
+    }
+    slot->session = session;
+    slot->add_ref();
+    return slot;
+}
+
+void SlotPool::recycle(ReplySlot* slot) {
+    slot->next = nullptr;
+    slot->session = nullptr;
+    slot->fan_out.reset();
+    slot->done = false;
+    evbuffer_drain(slot->reply, evbuffer_get_length(slot->reply));
+    free_.push_back(slot);
+}
+
+}  // namespace shardproxy::proxy

@@ -1,0 +1,59 @@
+#pragma once
+// A client request's place in its session's reply order. Backends answer into the slot; the
+// session writes slots out strictly in request order. A slot outlives its session when the
+// client leaves with requests in flight: backends still hold it until their replies arrive.
+#include <event2/buffer.h>
+
+#include <memory>
+#include <vector>
+
+#include "backends/reply_sink.h"
+#include "proxy/fan_out.h"
+
+namespace shardproxy::proxy {
+
+class RedisSession;
+class SlotPool;
+
+class ReplySlot final : public backends::ReplySink {
+public:
+    explicit ReplySlot(SlotPool& pool);
+    ~ReplySlot();
+
+    void on_reply_bytes(uint32_t child, evbuffer* from, size_t length) override;
+    void on_reply_object(uint32_t child, redisReply* reply) override;
+    void on_failure(uint32_t child, std::string_view error) override;
+    void release() override;
+    void add_ref() { ++refs_; }
+
+    ReplySlot* next = nullptr;         // the session's reply order
+    RedisSession* session = nullptr;   // null once the client has gone
+    evbuffer* reply;                   // the finished reply, unless it went straight out
+    std::unique_ptr<FanOut> fan_out;   // for split and broadcast requests
+    std::string_view command_name;     // for merge error messages; points into the table
+    bool done = false;
+
+private:
+    void finish_fan_out_child();
+
+    SlotPool& pool_;
+    uint32_t refs_ = 0;
+};
+
+// Slots are recycled per worker, buffers included, so a request costs no allocation.
+class SlotPool {
+public:
+    SlotPool() = default;
+    ~SlotPool();
+    SlotPool(const SlotPool&) = delete;
+    SlotPool& operator=(const SlotPool&) = delete;
+
+    // A fresh slot holding one reference (the session's).
+    ReplySlot* acquire(RedisSession* session);
+    void recycle(ReplySlot* slot);
+
+private:
+    std::vector<ReplySlot*> free_;
+};
+
+}  // namespace shardproxy::proxy

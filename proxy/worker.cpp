@@ -1,0 +1,155 @@
+#include "proxy/worker.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "proxy/log.h"
+#include "proxy/redis_session.h"
+
+namespace shardproxy::proxy {
+namespace {
+
+// Sent as-is before hanging up; Redis's own wording.
+constexpr std::string_view kTooManyClients = "-ERR max number of clients reached\r\n";
+
+}  // namespace
+
+Worker::Worker(uint32_t index, uint32_t worker_count,
+               std::shared_ptr<const routing::Topology> topology, const BackendEndpoints& endpoints,
+               const std::vector<ListenSocket>& sockets, ProxyStats& stats)
+    : index_(index),
+      worker_count_(worker_count),
+      topology_(std::move(topology)),
+      stats_(stats),
+      base_(nullptr),
+      stop_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    // Each base is used by one thread only, so libevent's internal locking is not needed.
+    event_config* config = event_config_new();
+    event_config_set_flag(config, EVENT_BASE_FLAG_NOLOCK);
+    base_ = event_base_new_with_config(config);
+    event_config_free(config);
+
+    stop_event_ = event_new(base_, stop_fd_, EV_READ, stop_cb, this);
+    event_add(stop_event_, nullptr);
+    drain_timer_ = evtimer_new(base_, drain_deadline_cb, this);
+
+    for (const ListenSocket& socket : sockets) {
+        auto context = std::make_unique<ListenerContext>(ListenerContext{this, socket.listener, nullptr});
+        // Every worker watches the same listening socket; whichever wakes first accepts.
+        context->handle = evconnlistener_new(base_, accept_cb, context.get(), 0, -1, socket.fd);
+        listeners_.push_back(std::move(context));
+    }
+
+    const auto& pools = topology_->pools();
+    backends_.resize(pools.size());
+    for (size_t pool = 0; pool < pools.size(); ++pool) {
+        const uint32_t per_server = pools[pool].config->server_connections;
+        backends_[pool].resize(endpoints[pool].size());
+        for (size_t server = 0; server < endpoints[pool].size(); ++server) {
+            for (uint32_t i = 0; i < per_server; ++i) {
+                backends_[pool][server].push_back(
+                    std::make_unique<backends::BackendConnection>(base_, endpoints[pool][server]));
+            }
+        }
+    }
+}
+
+Worker::~Worker() {
+    for (auto& listener : listeners_) {
+        if (listener->handle != nullptr) evconnlistener_free(listener->handle);
+    }
+    // Backends first: failing their waiting requests releases slots that sessions may share.
+    backends_.clear();
+    for (RedisSession* session : sessions_) delete session;
+    sessions_.clear();
+    event_free(stop_event_);
+    event_free(drain_timer_);
+    close(stop_fd_);
+    event_base_free(base_);
+}
+
+void Worker::start() {
+    thread_ = std::thread([this] { event_base_dispatch(base_); });
+}
+
+void Worker::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+void Worker::request_stop() {
+    const uint64_t one = 1;
+    if (write(stop_fd_, &one, sizeof(one)) != sizeof(one)) {
+        log_error(std::string("cannot signal worker ") + std::to_string(index_) + ": " +
+                  std::strerror(errno));
+    }
+}
+
+void Worker::on_accept(evutil_socket_t fd, uint32_t listener) {
+    const uint32_t limit = topology_->config().proxy.max_client_connections;
+    if (stats_.connected_clients.fetch_add(1, std::memory_order_relaxed) >= limit) {
+        stats_.connected_clients.fetch_sub(1, std::memory_order_relaxed);
+        stats_.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+        // Best effort: the socket is fresh, so the short reply fits its send buffer.
+        [[maybe_unused]] ssize_t sent = send(fd, kTooManyClients.data(), kTooManyClients.size(), MSG_NOSIGNAL);
+        evutil_closesocket(fd);
+        return;
+    }
+    stats().bump_connections();
+    if (topology_->listeners()[listener].config->listen.kind == conf::Address::Kind::tcp) {
+        const int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    const uint64_t id = ++next_client_ * worker_count_ + index_;
+    sessions_.insert(new RedisSession(*this, topology_->listeners()[listener], fd, id));
+}
+
+void Worker::close_session(RedisSession* session) {
+    if (sessions_.erase(session) == 0) return;
+    delete session;
+    stats_.connected_clients.fetch_sub(1, std::memory_order_relaxed);
+    if (draining_ && sessions_.empty()) event_base_loopbreak(base_);
+}
+
+void Worker::on_stop() {
+    if (draining_) return;
+    draining_ = true;
+    for (auto& listener : listeners_) {
+        evconnlistener_free(listener->handle);
+        listener->handle = nullptr;
+    }
+    if (sessions_.empty()) {
+        event_base_loopbreak(base_);
+        return;
+    }
+    // stop_reading() may close idle sessions right away, which edits sessions_.
+    const std::vector<RedisSession*> open(sessions_.begin(), sessions_.end());
+    for (RedisSession* session : open) session->stop_reading();
+    const uint32_t drain_ms = topology_->config().proxy.drain_timeout_ms;
+    const timeval limit{static_cast<time_t>(drain_ms / 1000),
+                        static_cast<suseconds_t>((drain_ms % 1000) * 1000)};
+    evtimer_add(drain_timer_, &limit);
+}
+
+void Worker::accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* context) {
+    auto* listener = static_cast<ListenerContext*>(context);
+    listener->worker->on_accept(fd, listener->listener);
+}
+
+void Worker::stop_cb(evutil_socket_t fd, short, void* self) {
+    uint64_t value = 0;
+    [[maybe_unused]] ssize_t n = read(fd, &value, sizeof(value));
+    static_cast<Worker*>(self)->on_stop();
+}
+
+void Worker::drain_deadline_cb(evutil_socket_t, short, void* self) {
+    auto* worker = static_cast<Worker*>(self);
+    log_warning("worker " + std::to_string(worker->index_) + ": drain timeout, closing " +
+                std::to_string(worker->sessions_.size()) + " client connection(s)");
+    event_base_loopbreak(worker->base_);
+}
+
+}  // namespace shardproxy::proxy

@@ -1,0 +1,88 @@
+#pragma once
+// One event-loop thread. It owns its event base, the client sessions it accepted and its own
+// connections to every backend, so nothing on the request path is shared with other workers.
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include <memory>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "backends/backend_connection.h"
+#include "proxy/proxy_stats.h"
+#include "proxy/reply_slot.h"
+#include "routing/topology.h"
+
+namespace shardproxy::proxy {
+
+class RedisSession;
+
+struct ListenSocket {
+    evutil_socket_t fd;
+    uint32_t listener;  // index into the topology's listeners
+};
+
+// Backend addresses per pool, per server, resolved once for all workers.
+using BackendEndpoints = std::vector<std::vector<backends::BackendEndpoint>>;
+
+class Worker {
+public:
+    Worker(uint32_t index, uint32_t worker_count, std::shared_ptr<const routing::Topology> topology,
+           const BackendEndpoints& endpoints, const std::vector<ListenSocket>& sockets,
+           ProxyStats& stats);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    void start();  // runs the loop on a new thread
+    void join();
+    // Any thread: stop accepting, finish in-flight requests (bounded by drain_timeout_ms), exit.
+    void request_stop();
+
+    event_base* base() const { return base_; }
+    const routing::Topology& topology() const { return *topology_; }
+    SlotPool& slots() { return slots_; }
+    WorkerStats& stats() { return *stats_.workers[index_]; }
+    const ProxyStats& proxy_stats() const { return stats_; }
+
+    // A client's requests to one server always use the same connection, so they stay ordered.
+    backends::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t client_id) {
+        auto& connections = backends_[pool][server];
+        return *connections[client_id % connections.size()];
+    }
+
+    void close_session(RedisSession* session);
+
+private:
+    struct ListenerContext {
+        Worker* worker;
+        uint32_t listener;
+        evconnlistener* handle;
+    };
+
+    void on_accept(evutil_socket_t fd, uint32_t listener);
+    void on_stop();
+
+    static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* context);
+    static void stop_cb(evutil_socket_t fd, short, void* self);
+    static void drain_deadline_cb(evutil_socket_t, short, void* self);
+
+    uint32_t index_;
+    uint32_t worker_count_;
+    std::shared_ptr<const routing::Topology> topology_;
+    ProxyStats& stats_;
+    event_base* base_;
+    int stop_fd_;
+    event* stop_event_;
+    event* drain_timer_;
+    bool draining_ = false;
+    uint64_t next_client_ = 0;
+    std::vector<std::unique_ptr<ListenerContext>> listeners_;
+    SlotPool slots_;
+    std::vector<std::vector<std::vector<std::unique_ptr<backends::BackendConnection>>>> backends_;
+    std::unordered_set<RedisSession*> sessions_;
+    std::thread thread_;
+};
+
+}  // namespace shardproxy::proxy

@@ -1,0 +1,127 @@
+// The binary as an operator meets it: command line, listeners, limits, signals.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "support/redis_cluster.h"
+
+using namespace shardproxy::testing;
+
+namespace {
+
+struct CommandResult {
+    int status;
+    std::string output;  // stdout and stderr
+};
+
+CommandResult run(const std::string& command_line) {
+    CommandResult result{0, {}};
+    FILE* pipe = popen((command_line + " 2>&1").c_str(), "r");
+    std::array<char, 4096> buffer{};
+    size_t n;
+    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+    const int status = pclose(pipe);
+    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+}
+
+std::string pool_config(const RedisServer& server) {
+    return "[pool.main]\nprotocol = \"redis\"\nservers = [\"" + server.address() + " cache-a\"]\n";
+}
+
+}  // namespace
+
+TEST_CASE("--version and --help answer and exit 0") {
+    const auto version = run(std::string(SHARDPROXY_BINARY) + " --version");
+    CHECK(version.status == 0);
+    CHECK(version.output.starts_with("shardproxy "));
+    const auto help = run(std::string(SHARDPROXY_BINARY) + " --help");
+    CHECK(help.status == 0);
+    CHECK(help.output.find("--check") != std::string::npos);
+    const auto bad = run(std::string(SHARDPROXY_BINARY) + " --frobnicate");
+    CHECK(bad.status == 2);
+    CHECK(bad.output.find("unknown option '--frobnicate'") != std::string::npos);
+}
+
+TEST_CASE("--check accepts a valid file and lists every problem of a bad one as FILE:LINE:COL") {
+    TempDir dir;
+    const std::string good = dir.write("good.toml",
+        "[[listener]]\nlisten = \"127.0.0.1:6390\"\nprotocol = \"redis\"\npool = \"main\"\n"
+        "[pool.main]\nprotocol = \"redis\"\nservers = [\"127.0.0.1:7001\"]\n");
+    const auto ok = run(std::string(SHARDPROXY_BINARY) + " --check -c " + good);
+    CHECK(ok.status == 0);
+
+    const std::string bad = dir.write("bad.toml",
+        "[[listener]]\nlisten = \"127.0.0.1:6390\"\nprotocol = \"redis\"\npool = \"main\"\n"
+        "[pool.main]\nprotocol = \"redis\"\nservers = [\"127.0.0.1:7001\"]\nhsah = \"md5\"\n"
+        "timeout_ms = \"soon\"\n");
+    const auto failed = run(std::string(SHARDPROXY_BINARY) + " --check -c " + bad);
+    CHECK(failed.status == 1);
+    CHECK(failed.output.find(bad + ":8:1: ") != std::string::npos);
+    CHECK(failed.output.find("did you mean 'hash'") != std::string::npos);
+    CHECK(failed.output.find(bad + ":9:14: pool.main.timeout_ms must be an integer") != std::string::npos);
+}
+
+TEST_CASE("a unix socket listener serves clients") {
+    RedisServer server;
+    TempDir dir;
+    const std::string socket_path = dir.file("proxy.sock");
+    ShardProxy proxy("[proxy]\nworkers = 1\n[[listener]]\nname = \"tcp\"\nlisten = \"127.0.0.1:@PORT@\"\n"
+                     "protocol = \"redis\"\npool = \"main\"\n[[listener]]\nname = \"local\"\n"
+                     "listen = \"unix:" + socket_path + "\"\nprotocol = \"redis\"\npool = \"main\"\n" +
+                     pool_config(server));
+    redisContext* context = redisConnectUnix(socket_path.c_str());
+    REQUIRE(context != nullptr);
+    REQUIRE(context->err == 0);
+    auto* reply = static_cast<redisReply*>(redisCommand(context, "SET unix-key v"));
+    CHECK(describe(reply) == "status:OK");
+    freeReplyObject(reply);
+    redisFree(context);
+    Client direct(server.port());
+    CHECK(describe(direct.command({"GET", "unix-key"}).get()) == "string:v");
+}
+
+TEST_CASE("max_client_connections is enforced with Redis's error") {
+    RedisServer server;
+    ShardProxy proxy("[proxy]\nworkers = 2\nmax_client_connections = 2\n[[listener]]\n"
+                     "listen = \"127.0.0.1:@PORT@\"\nprotocol = \"redis\"\npool = \"main\"\n" +
+                     pool_config(server));
+    Client first(proxy.port());
+    // The start-up probe's connection may not be counted out yet; wait until it is.
+    for (int i = 0; i < 100; ++i) {
+        if (describe(first.command({"INFO", "clients"}).get()).find("connected_clients:1\r\n") != std::string::npos) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    Client second(proxy.port());
+    CHECK(describe(first.command({"PING"}).get()) == "status:PONG");
+    CHECK(describe(second.command({"PING"}).get()) == "status:PONG");
+    CHECK(raw_exchange(proxy.port(), "PING\r\n") == "-ERR max number of clients reached\r\n<closed>");
+}
+
+TEST_CASE("SIGTERM finishes in-flight requests and exits 0") {
+    RedisServer server;
+    ShardProxy proxy("[proxy]\nworkers = 2\n[[listener]]\nlisten = \"127.0.0.1:@PORT@\"\n"
+                     "protocol = \"redis\"\npool = \"main\"\n" + pool_config(server));
+    Client client(proxy.port());
+    CHECK(describe(client.command({"SET", "drain", "1"}).get()) == "status:OK");
+    // A slow request is in flight when the signal arrives; its reply must still come.
+    redisAppendCommand(client.context(), "EVAL %s 0", "local t = redis.call('TIME') while true do local n = redis.call('TIME') if (n[1] - t[1]) * 1000000 + n[2] - t[2] > 300000 then break end end return 'done'");
+    int written = 0;
+    while (!written) REQUIRE(redisBufferWrite(client.context(), &written) == REDIS_OK);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    kill(proxy.process().pid(), SIGTERM);
+    void* reply = nullptr;
+    REQUIRE(redisGetReply(client.context(), &reply) == REDIS_OK);
+    CHECK(describe(static_cast<redisReply*>(reply)) == "string:done");
+    freeReplyObject(reply);
+    CHECK(proxy.process().stop(5000) == 0);
+    CHECK(proxy.log().find("stopped") != std::string::npos);
+}

@@ -1,0 +1,105 @@
+// The client-facing wire protocol, spoken byte by byte over raw sockets.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "support/redis_cluster.h"
+
+using namespace shardproxy::testing;
+
+namespace {
+
+RedisCluster& cluster() {
+    static RedisCluster instance;
+    return instance;
+}
+
+}  // namespace
+
+TEST_CASE("a client that writes one byte at a time gets the same replies") {
+    const std::string wire =
+        "*3\r\n$3\r\nSET\r\n$5\r\nslow1\r\n$5\r\nvalue\r\n"
+        "GET slow1\r\n"
+        "*2\r\n$4\r\nMGET\r\n$5\r\nslow1\r\n";
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(cluster().proxy_port()));
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    for (char c : wire) {
+        REQUIRE(send(fd, &c, 1, 0) == 1);
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    const std::string expected = "+OK\r\n$5\r\nvalue\r\n*1\r\n$5\r\nvalue\r\n";
+    std::string received;
+    char buffer[256];
+    while (received.size() < expected.size()) {
+        const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+        if (n <= 0) break;
+        received.append(buffer, static_cast<size_t>(n));
+    }
+    close(fd);
+    CHECK(received == expected);
+}
+
+TEST_CASE("a malformed request gets Redis's protocol error, then the connection closes") {
+    CHECK(raw_exchange(cluster().proxy_port(), "PING\r\n*x\r\n") ==
+          "+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n<closed>");
+    CHECK(raw_exchange(cluster().proxy_port(), "*1\r\n+PING\r\n") ==
+          "-ERR Protocol error: expected '$', got '+'\r\n<closed>");
+    CHECK(raw_exchange(cluster().proxy_port(), "GET \"open\r\n") ==
+          "-ERR Protocol error: unbalanced quotes in request\r\n<closed>");
+}
+
+TEST_CASE("replies to pipelined requests before a protocol error still arrive in order") {
+    Client setup(cluster().proxy_port());
+    setup.command({"SET", "before-error", "1"});
+    CHECK(raw_exchange(cluster().proxy_port(), "GET before-error\r\nPING\r\n*1\r\n$x\r\n") ==
+          "$1\r\n1\r\n+PONG\r\n-ERR Protocol error: invalid bulk length\r\n<closed>");
+}
+
+TEST_CASE("QUIT answers OK, runs nothing after it and closes") {
+    CHECK(raw_exchange(cluster().proxy_port(), "PING\r\nQUIT\r\nSET after-quit 1\r\n") ==
+          "+PONG\r\n+OK\r\n<closed>");
+    Client client(cluster().proxy_port());
+    CHECK(describe(client.command({"GET", "after-quit"}).get()) == "nil");
+}
+
+TEST_CASE("null replies are forwarded byte for byte") {
+    CHECK(raw_exchange(cluster().proxy_port(), "GET no-such-key\r\n") == "$-1\r\n");
+    const auto keys = cluster().one_key_per_server("nullmerge:");
+    CHECK(raw_exchange(cluster().proxy_port(), "MGET " + keys[0] + " " + keys[1] + "\r\n") ==
+          "*2\r\n$-1\r\n$-1\r\n");
+}
+
+TEST_CASE("an oversized request is refused with a clear error") {
+    RedisCluster small({.servers = 1, .extra_proxy = "max_request_bytes = 4096"});
+    const std::string reply = raw_exchange(small.proxy_port(), "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n");
+    CHECK(reply == "-ERR Protocol error: request is larger than max_request_bytes (4096)\r\n<closed>");
+}
+
+TEST_CASE("many clients at once each get their own replies") {
+    std::vector<std::thread> threads;
+    std::atomic<int> wrong{0};
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([t, &wrong] {
+            Client client(cluster().proxy_port());
+            for (int i = 0; i < 200; ++i) {
+                const std::string key = "client" + std::to_string(t) + ":" + std::to_string(i);
+                const std::string value = std::to_string(t * 1000 + i);
+                auto replies = client.pipeline({{"SET", key, value}, {"GET", key}});
+                if (describe(replies[1].get()) != "string:" + value) ++wrong;
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    CHECK(wrong == 0);
+}

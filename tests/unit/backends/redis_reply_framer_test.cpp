@@ -1,0 +1,97 @@
+#include <doctest/doctest.h>
+#include <event2/buffer.h>
+#include <hiredis/hiredis.h>
+
+#include <string>
+#include <vector>
+
+#include "backends/redis_reply_framer.h"
+
+using shardproxy::backends::RedisReplyFramer;
+
+namespace {
+
+const std::vector<std::string> kReplies = {
+    "+OK\r\n",
+    "-ERR boom\r\n",
+    ":42\r\n",
+    "$5\r\nhello\r\n",
+    "$-1\r\n",
+    "*-1\r\n",
+    "*3\r\n$1\r\na\r\n*2\r\n:1\r\n$-1\r\n+x\r\n",
+    "$0\r\n\r\n",
+    "*0\r\n",
+};
+
+// Feeds the stream in chunks, frames as far as possible after each, and returns the replies
+// it cut out, draining exactly their bytes as a backend connection does.
+std::vector<std::string> frame_in_chunks(const std::string& stream, size_t chunk, bool parsed) {
+    RedisReplyFramer framer;
+    evbuffer* in = evbuffer_new();
+    std::vector<std::string> framed;
+    for (size_t offset = 0; offset < stream.size(); offset += chunk) {
+        const std::string piece = stream.substr(offset, chunk);
+        evbuffer_add(in, piece.data(), piece.size());
+        framer.feed(in);
+        while (true) {
+            size_t length = 0;
+            redisReply* object = nullptr;
+            const auto result = framer.next(parsed, length, object);
+            REQUIRE(result != RedisReplyFramer::Result::protocol_error);
+            if (result == RedisReplyFramer::Result::need_more) break;
+            std::string bytes(length, '\0');
+            evbuffer_remove(in, bytes.data(), length);
+            framed.push_back(bytes);
+            CHECK((object != nullptr) == parsed);
+            if (object != nullptr) freeReplyObject(object);
+        }
+    }
+    CHECK(evbuffer_get_length(in) == 0);
+    evbuffer_free(in);
+    return framed;
+}
+
+}  // namespace
+
+TEST_CASE("replies are cut at their exact ends at every chunk size, framed or parsed") {
+    std::string stream;
+    for (const auto& reply : kReplies) stream += reply;
+    for (size_t chunk = 1; chunk <= stream.size(); ++chunk) {
+        CAPTURE(chunk);
+        CHECK(frame_in_chunks(stream, chunk, false) == kReplies);
+        CHECK(frame_in_chunks(stream, chunk, true) == kReplies);
+    }
+}
+
+TEST_CASE("framing switches between parsed and framed replies at reply boundaries") {
+    RedisReplyFramer framer;
+    evbuffer* in = evbuffer_new();
+    const std::string stream = "*2\r\n$1\r\na\r\n$-1\r\n$3\r\nxyz\r\n";
+    evbuffer_add(in, stream.data(), stream.size());
+    framer.feed(in);
+    size_t length = 0;
+    redisReply* object = nullptr;
+    REQUIRE(framer.next(true, length, object) == RedisReplyFramer::Result::reply);
+    REQUIRE(object != nullptr);
+    CHECK(object->type == REDIS_REPLY_ARRAY);
+    CHECK(object->elements == 2);
+    CHECK(object->element[1]->type == REDIS_REPLY_NIL);
+    freeReplyObject(object);
+    evbuffer_drain(in, length);
+    REQUIRE(framer.next(false, length, object) == RedisReplyFramer::Result::reply);
+    CHECK(length == 9);
+    CHECK(object == nullptr);
+    evbuffer_free(in);
+}
+
+TEST_CASE("a backend speaking something other than RESP is a protocol error") {
+    RedisReplyFramer framer;
+    evbuffer* in = evbuffer_new();
+    evbuffer_add(in, "HTTP/1.1 200 OK\r\n", 17);
+    framer.feed(in);
+    size_t length = 0;
+    redisReply* object = nullptr;
+    CHECK(framer.next(false, length, object) == RedisReplyFramer::Result::protocol_error);
+    CHECK(!framer.error().empty());
+    evbuffer_free(in);
+}
