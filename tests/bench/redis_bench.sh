@@ -1,0 +1,455 @@
+#!/usr/bin/env bash
+# Proxy-overhead benchmark: redis-benchmark against one redis-server directly, through
+# nutcracker, and through shardproxy (one row per worker count), all proxies in front of that
+# SAME single redis-server, so the differences are the proxies' own cost.
+#
+# For every run it records redis-benchmark's ops/s and p50 latency, and the CPU time the proxy
+# and redis-server spent during the run (utime+stime from /proc/PID/stat, fields 14 and 15),
+# reported as CPU microseconds per request. It then prints a Markdown table (plus the command
+# lines, versions and host facts) that can be pasted into docs/benchmarks.md.
+#
+# Usage: tests/bench/redis_bench.sh            (from anywhere; builds shardproxy if missing)
+#
+# Environment (defaults in brackets):
+#   REQUESTS_P1   [200000]   requests per redis-benchmark run at pipeline 1
+#   REQUESTS_P16  [1000000]  requests per run at pipeline 16
+#   PIPELINES     ["1 16"]   pipeline depths (REQUESTS_P<depth> gives each its count,
+#                            else REQUESTS_P1 is used)
+#   TESTS         ["set get"] redis-benchmark tests, each run (and measured) separately
+#   CLIENTS       [50]       redis-benchmark connections (-c)
+#   VALUE_SIZE    [64]       value size in bytes (-d)
+#   KEYSPACE      [100000]   random key space (-r)
+#   SP_WORKERS    ["1 2"]    shardproxy [proxy] workers; one shardproxy (and row) per value
+#   TARGETS       [all]      subset of: direct nutcracker shardproxy-w<N> ...
+#   REPEAT        [1]        rounds; with REPEAT>1 every number is the median over rounds.
+#                            Targets are interleaved within a round (and their order rotated
+#                            from round to round) so that background noise spreads evenly.
+#   RUN_TIMEOUT   [120]      seconds one redis-benchmark run may take before it is killed
+#   MAX_SECONDS   [600]      no new run starts after this many seconds; the table then shows
+#                            what was measured
+#   RAW_CSV       [unset]    if set, also write every individual run to this file
+#   SHARDPROXY, NUTCRACKER, REDIS_SERVER, REDIS_BENCHMARK, REDIS_CLI: the binaries to use
+#
+# Everything it starts (redis-server, nutcracker, shardproxy, redis-benchmark) listens on or
+# connects to 127.0.0.1 only, on free ports picked at start, and is stopped on exit.
+
+# shellcheck disable=SC2317  # cleanup and the launch_* functions are called indirectly
+set -euo pipefail
+
+# The settings given in the environment, for the command line printed with the results.
+env_given=''
+for v in REQUESTS_P1 REQUESTS_P16 PIPELINES TESTS CLIENTS VALUE_SIZE KEYSPACE SP_WORKERS TARGETS \
+         REPEAT; do
+  [[ -n ${!v:-} ]] && env_given+="$v=${!v@Q} "
+done
+
+script_dir=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$script_dir/../.." && pwd)
+
+REQUESTS_P1=${REQUESTS_P1:-200000}
+REQUESTS_P16=${REQUESTS_P16:-1000000}
+PIPELINES=${PIPELINES:-"1 16"}
+TESTS=${TESTS:-"set get"}
+CLIENTS=${CLIENTS:-50}
+VALUE_SIZE=${VALUE_SIZE:-64}
+KEYSPACE=${KEYSPACE:-100000}
+SP_WORKERS=${SP_WORKERS:-"1 2"}
+REPEAT=${REPEAT:-1}
+RUN_TIMEOUT=${RUN_TIMEOUT:-120}
+MAX_SECONDS=${MAX_SECONDS:-600}
+RAW_CSV=${RAW_CSV:-}
+SHARDPROXY=${SHARDPROXY:-$repo/build/shardproxy}
+NUTCRACKER=${NUTCRACKER:-nutcracker}
+REDIS_SERVER=${REDIS_SERVER:-redis-server}
+REDIS_BENCHMARK=${REDIS_BENCHMARK:-redis-benchmark}
+REDIS_CLI=${REDIS_CLI:-redis-cli}
+
+die() { echo "redis_bench: $*" >&2; exit 1; }
+note() { echo "redis_bench: $*" >&2; }
+
+for v in REQUESTS_P1 REQUESTS_P16 CLIENTS VALUE_SIZE KEYSPACE REPEAT RUN_TIMEOUT MAX_SECONDS; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
+done
+for w in $SP_WORKERS; do [[ $w =~ ^[1-9][0-9]*$ ]] || die "SP_WORKERS: bad worker count '$w'"; done
+for p in $PIPELINES; do [[ $p =~ ^[1-9][0-9]*$ ]] || die "PIPELINES: bad depth '$p'"; done
+for t in $TESTS; do [[ $t =~ ^[a-z]+$ ]] || die "TESTS: bad test '$t'"; done
+for b in "$NUTCRACKER" "$REDIS_SERVER" "$REDIS_BENCHMARK" "$REDIS_CLI" timeout getconf; do
+  command -v "$b" >/dev/null || die "'$b' not found"
+done
+
+if [[ ! -x $SHARDPROXY ]]; then
+  [[ $SHARDPROXY == "$repo/build/shardproxy" ]] || die "SHARDPROXY '$SHARDPROXY' is not executable"
+  note "building shardproxy (RelWithDebInfo)"
+  cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$repo/build" -j"$(nproc)" --target shardproxy >/dev/null
+fi
+
+clk_tck=$(getconf CLK_TCK)
+t_start=$SECONDS
+
+# ---------------------------------------------------------------------------------------------
+# Processes, ports, cleanup
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/redis_bench.XXXXXX")
+pids=()
+cleanup() {
+  local pid
+  trap - EXIT INT TERM
+  set +e
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for _ in $(seq 50); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+declare -A used_ports=()
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+picked_port=''
+pick_port() {  # sets picked_port (not echoed: used_ports must be updated in this shell)
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 40000))
+    [[ -n ${used_ports[$p]:-} ]] && continue
+    port_in_use "$p" && continue
+    used_ports[$p]=1
+    picked_port=$p
+    return 0
+  done
+  die "no free port found"
+}
+
+# wait_ready PID PORT NAME: waits until PORT answers PING; fails if PID died.
+wait_ready() {
+  local pid=$1 port=$2 name=$3
+  for _ in $(seq 200); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    [[ $("$REDIS_CLI" -h 127.0.0.1 -p "$port" PING 2>/dev/null) == PONG ]] && return 0
+    sleep 0.05
+  done
+  note "$name on port $port did not answer PING in 10 s"
+  return 1
+}
+
+# start_with_retry NAME LAUNCHER: picks a port and runs "LAUNCHER PORT" in the background
+# (it writes its config and execs the server), retrying with another port if it does not come up
+# (another test may have taken the port meanwhile). Sets started_pid and started_port.
+started_pid='' started_port=''
+start_with_retry() {
+  local name=$1 launcher=$2 port pid
+  for _ in 1 2 3 4 5; do
+    pick_port
+    port=$picked_port
+    "$launcher" "$port" >"$work/$name.out" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    if wait_ready "$pid" "$port" "$name"; then
+      started_pid=$pid started_port=$port
+      return 0
+    fi
+    kill -KILL "$pid" 2>/dev/null || true
+    note "$name did not start on port $port; retrying. Its output:"
+    tail -n 5 "$work/$name.out" >&2 || true
+  done
+  die "$name would not start"
+}
+
+launch_redis() {
+  exec "$REDIS_SERVER" --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize no --dir "$work" --logfile ''
+}
+
+write_nutcracker_conf() {  # PORT
+  cat <<EOF
+bench:
+  listen: 127.0.0.1:$1
+  hash: fnv1a_64
+  distribution: ketama
+  redis: true
+  server_connections: 1
+  auto_eject_hosts: false
+  timeout: 1000
+  servers:
+   - 127.0.0.1:$redis_port:1 r1
+EOF
+}
+launch_nutcracker() {
+  write_nutcracker_conf "$1" >"$work/nutcracker.yml"
+  exec "$NUTCRACKER" -c "$work/nutcracker.yml" -p "$work/nutcracker.pid" \
+    -o "$work/nutcracker.log" -s "$nutcracker_stats_port" -a 127.0.0.1
+}
+
+write_shardproxy_conf() {  # PORT WORKERS
+  cat <<EOF
+[proxy]
+workers = $2
+drain_timeout_ms = 0
+
+[[listener]]
+name = "bench"
+listen = "127.0.0.1:$1"
+pool = "main"
+
+[pool.main]
+servers = [ "127.0.0.1:$redis_port:1 r1" ]
+hash = "fnv1a_64"
+distribution = "ketama"
+server_connections = 1
+EOF
+}
+sp_workers_now=1
+launch_shardproxy() {
+  write_shardproxy_conf "$1" "$sp_workers_now" >"$work/shardproxy-w$sp_workers_now.toml"
+  exec "$SHARDPROXY" -c "$work/shardproxy-w$sp_workers_now.toml"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Start everything
+
+start_with_retry redis launch_redis
+redis_pid=$started_pid redis_port=$started_port
+
+declare -A target_port=() target_pid=()
+all_targets=(direct nutcracker)
+target_port[direct]=$redis_port
+target_pid[direct]=''
+
+pick_port
+nutcracker_stats_port=$picked_port
+start_with_retry nutcracker launch_nutcracker
+target_port[nutcracker]=$started_port target_pid[nutcracker]=$started_pid
+
+for w in $SP_WORKERS; do
+  sp_workers_now=$w
+  start_with_retry "shardproxy-w$w" launch_shardproxy
+  all_targets+=("shardproxy-w$w")
+  target_port[shardproxy-w$w]=$started_port target_pid[shardproxy-w$w]=$started_pid
+done
+
+if [[ -n ${TARGETS:-} ]]; then
+  targets=()
+  for t in $TARGETS; do
+    [[ -n ${target_port[$t]:-} ]] || die "TARGETS: unknown target '$t' (have: ${all_targets[*]})"
+    targets+=("$t")
+  done
+else
+  targets=("${all_targets[@]}")
+fi
+
+# Every target must read back what was written through it.
+for t in "${targets[@]}"; do
+  "$REDIS_CLI" -h 127.0.0.1 -p "${target_port[$t]}" SET "bench:check:$t" "ok-$t" >/dev/null
+  got=$("$REDIS_CLI" -h 127.0.0.1 -p "${target_port[$t]}" GET "bench:check:$t")
+  [[ $got == "ok-$t" ]] || die "$t: GET after SET returned '$got'"
+done
+
+# ---------------------------------------------------------------------------------------------
+# Measurement
+
+children_ticks() {  # cutime+cstime of this shell (fields 16 and 17): its waited-for descendants
+  local s
+  s=$(<"/proc/$$/stat")
+  s=${s##*) }
+  # shellcheck disable=SC2086
+  set -- $s
+  echo $((${14} + ${15}))
+}
+
+cpu_ticks() {  # PID -> utime+stime (fields 14 and 15 of /proc/PID/stat), all threads
+  local s
+  s=$(<"/proc/$1/stat")
+  s=${s##*) }   # the command name (field 2) may contain blanks; fields from 3 on follow ") "
+  # shellcheck disable=SC2086
+  set -- $s
+  echo $((${12} + ${13}))
+}
+
+backend_calls() {  # COMMAND -> calls of that command so far in redis-server's commandstats
+  "$REDIS_CLI" -h 127.0.0.1 -p "$redis_port" INFO commandstats |
+    tr -d '\r' | sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p" | grep . || echo 0
+}
+
+requests_for() {  # PIPELINE
+  local v="REQUESTS_P$1"
+  echo "${!v:-$REQUESTS_P1}"
+}
+
+bench_cmd() {  # PORT TEST PIPELINE REQUESTS
+  echo "$REDIS_BENCHMARK" -h 127.0.0.1 -p "$1" -c "$CLIENTS" -n "$4" -d "$VALUE_SIZE" \
+    -r "$KEYSPACE" -P "$3" -t "$2" --csv
+}
+
+us_per_req() {  # TICKS REQUESTS
+  awk -v d="$1" -v hz="$clk_tck" -v n="$2" 'BEGIN { printf "%.3f", d / hz * 1e6 / n }'
+}
+
+results="$work/results.tsv"
+: >"$results"
+warnings=()
+
+# run_one ROUND TARGET TEST PIPELINE
+run_one() {
+  local round=$1 target=$2 test=$3 pipeline=$4
+  local port=${target_port[$target]} ppid=${target_pid[$target]}
+  local n
+  n=$(requests_for "$pipeline")
+  local calls0 r0 p0=0 c0 r1 p1=0 c1 out rps p50 calls1
+  calls0=$(backend_calls "$test")
+  c0=$(children_ticks)
+  r0=$(cpu_ticks "$redis_pid")
+  [[ -n $ppid ]] && p0=$(cpu_ticks "$ppid")
+  # shellcheck disable=SC2046
+  if ! out=$(timeout "$RUN_TIMEOUT" $(bench_cmd "$port" "$test" "$pipeline" "$n") \
+               2>>"$work/benchmark.err"); then
+    warnings+=("$target $test P$pipeline round $round: redis-benchmark failed or timed out")
+    return 0
+  fi
+  r1=$(cpu_ticks "$redis_pid")
+  [[ -n $ppid ]] && p1=$(cpu_ticks "$ppid")
+  c1=$(children_ticks)
+  calls1=$(backend_calls "$test")
+  local row
+  row=$(tr -d '"\r' <<<"$out" | awk -F, -v t="${test^^}" '$1 == t { print $2, $5 }')
+  read -r rps p50 <<<"$row"
+  if [[ -z ${rps:-} ]]; then
+    warnings+=("$target $test P$pipeline round $round: no CSV row in redis-benchmark output")
+    return 0
+  fi
+  # The backend must have executed (about) every request; a proxy answering errors would
+  # otherwise look fast. redis-benchmark adds no requests of the tested command.
+  local seen=$((calls1 - calls0))
+  if ((seen < n * 99 / 100)); then
+    warnings+=("$target $test P$pipeline round $round: redis-server executed $seen of $n ${test^^}s")
+  fi
+  local proxy_cpu_us='-' redis_cpu_us client_cpu_us
+  redis_cpu_us=$(us_per_req $((r1 - r0)) "$n")
+  client_cpu_us=$(us_per_req $((c1 - c0)) "$n")
+  [[ -n $ppid ]] && proxy_cpu_us=$(us_per_req $((p1 - p0)) "$n")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$target" "${test^^}" "$pipeline" \
+    "$n" "$rps" "$p50" "$proxy_cpu_us" "$redis_cpu_us" "$client_cpu_us" >>"$results"
+  note "round $round  $(printf '%-14s %-3s P%-3s %10s ops/s  CPU us/req: proxy %6s redis %6s client %6s' \
+    "$target" "${test^^}" "$pipeline" "$rps" "$proxy_cpu_us" "$redis_cpu_us" "$client_cpu_us")"
+}
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# Fill the key space first so GETs find values (as SETs through any target would leave it),
+# then warm every target up (connections made, code and caches hot).
+note "prefilling $KEYSPACE keys and warming up"
+# shellcheck disable=SC2046
+timeout "$RUN_TIMEOUT" $(bench_cmd "$redis_port" set 16 $((KEYSPACE * 5))) >/dev/null 2>&1 ||
+  die "prefill failed"
+for t in "${targets[@]}"; do
+  # shellcheck disable=SC2046
+  timeout "$RUN_TIMEOUT" $(bench_cmd "${target_port[$t]}" get 1 20000) >/dev/null 2>&1 ||
+    die "warm-up through $t failed"
+done
+
+stopped_early=''
+ntargets=${#targets[@]}
+for ((round = 1; round <= REPEAT; round++)); do
+  for pipeline in $PIPELINES; do
+    for test in $TESTS; do
+      for ((i = 0; i < ntargets; i++)); do
+        if ((SECONDS - t_start > MAX_SECONDS)); then
+          stopped_early="stopped after $((SECONDS - t_start)) s (MAX_SECONDS=$MAX_SECONDS) in round $round"
+          break 4
+        fi
+        run_one "$round" "${targets[$(((i + round - 1) % ntargets))]}" "$test" "$pipeline"
+      done
+    done
+  done
+done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+elapsed=$((SECONDS - t_start))
+
+[[ -n $RAW_CSV ]] && {
+  echo "round,target,test,pipeline,requests,ops_per_s,p50_ms,proxy_cpu_us_per_req,redis_cpu_us_per_req,client_cpu_us_per_req"
+  tr '\t' ',' <"$results"
+} >"$RAW_CSV"
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+median() {  # values on stdin, one per line; '-' lines ignored
+  grep -v '^-$' | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "-"; exit }
+    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# col TARGET TEST PIPELINE COLUMN -> median of that column over rounds
+col() {
+  awk -F'\t' -v t="$1" -v x="$2" -v p="$3" -v c="$4" '$2 == t && $3 == x && $4 == p { print $c }' \
+    "$results" | median
+}
+ratio() {  # A B -> A/B with 2 decimals, or '-'
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'
+}
+fmt() {  # NUMBER DECIMALS
+  awk -v a="$1" -v d="$2" 'BEGIN { if (a == "-") print "-"; else printf "%.*f", d, a }'
+}
+
+version_of() { "$@" 2>&1 | head -n 1; }
+git_rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ $git_rev != unknown ]] && ! git -C "$repo" diff --quiet HEAD -- 2>/dev/null; then
+  git_rev="$git_rev (with uncommitted changes)"
+fi
+
+echo
+echo "## Run"
+echo
+echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "- Host: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), kernel $(uname -sr), load average at start $load_start, at end $load_end"
+echo "- shardproxy: $(version_of "$SHARDPROXY" --version), commit $git_rev, RelWithDebInfo"
+echo "- nutcracker: $(version_of "$NUTCRACKER" -V); redis-server: $(version_of "$REDIS_SERVER" --version | sed 's/ sha=.*//')"
+echo "- Script: \`${env_given}tests/bench/redis_bench.sh\` ($elapsed s)"
+echo "- Each run: \`$(bench_cmd PORT TEST P REQUESTS | sed "s|^$REDIS_BENCHMARK|redis-benchmark|")\`"
+echo "  with TEST in {$(tr ' ' ',' <<<"$TESTS")} (one run per test, so CPU is measured per test), P in {$(tr ' ' ',' <<<"$PIPELINES")},"
+printf '  REQUESTS ='
+for p in $PIPELINES; do printf ' %s at P%s;' "$(requests_for "$p")" "$p"; done
+echo " PORT = redis-server itself (direct), nutcracker, or shardproxy."
+echo "- All proxies have the same single redis-server as their only backend, one connection to it"
+echo "  per proxy thread (nutcracker \`server_connections: 1\`, shardproxy \`server_connections = 1\`)."
+echo "- $( ((REPEAT > 1)) && echo "Median of $REPEAT rounds" || echo "One round"); targets interleaved within a round."
+echo "- CPU µs/req = (utime+stime during the run, from /proc/PID/stat) × 10⁶ / requests; the proxy"
+echo "  column is the whole proxy process (all threads), the redis column is redis-server's, the"
+echo "  client column is redis-benchmark's (which shares the same CPUs)."
+echo
+echo "| target | test | pipeline | ops/s | × direct | × nutcracker | proxy CPU µs/req | redis CPU µs/req | client CPU µs/req | p50 ms |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+for pipeline in $PIPELINES; do
+  for test in $TESTS; do
+    T=${test^^}
+    direct_rps=$(col direct "$T" "$pipeline" 6)
+    nut_rps=$(col nutcracker "$T" "$pipeline" 6)
+    for t in "${all_targets[@]}"; do
+      [[ " ${targets[*]} " == *" $t "* ]] || continue
+      rps=$(col "$t" "$T" "$pipeline" 6)
+      label=$t
+      [[ $t == shardproxy-w* ]] && label="shardproxy (workers=${t#shardproxy-w})"
+      [[ $t == direct ]] && label="redis direct"
+      x_direct='-' x_nut='-'
+      [[ $t != direct ]] && x_direct=$(ratio "$rps" "$direct_rps")
+      [[ $t != direct && $t != nutcracker ]] && x_nut=$(ratio "$rps" "$nut_rps")
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$T" "$pipeline" \
+        "$(fmt "$rps" 0)" "$x_direct" "$x_nut" "$(fmt "$(col "$t" "$T" "$pipeline" 8)" 2)" \
+        "$(fmt "$(col "$t" "$T" "$pipeline" 9)" 2)" "$(fmt "$(col "$t" "$T" "$pipeline" 10)" 2)" \
+        "$(fmt "$(col "$t" "$T" "$pipeline" 7)" 3)"
+    done
+  done
+done
+
+if [[ -n $stopped_early || ${#warnings[@]} -gt 0 ]]; then
+  echo
+  [[ -n $stopped_early ]] && echo "- WARNING: $stopped_early"
+  for w in "${warnings[@]}"; do echo "- WARNING: $w"; done
+fi
+[[ -s $work/benchmark.err ]] && { note "redis-benchmark stderr:"; sort -u "$work/benchmark.err" | head -n 20 >&2; }
+exit 0
