@@ -63,13 +63,20 @@ RedisSession::~RedisSession() {
 
 void RedisSession::process_input() {
     evbuffer* input = bufferevent_get_input(bev_);
+    const size_t available = evbuffer_get_length(input);
+    if (available < bytes_needed_) return;
+    // Every complete request is parsed in place (pullup is free when the data is one chunk
+    // already). Request bytes stay in the input buffer until they leave in runs: consecutive
+    // requests forwarded unchanged to the same backend move in one call, which keeps the
+    // per-request cost of a pipeline low.
+    const char* data = reinterpret_cast<const char*>(evbuffer_pullup(input, -1));
+    size_t parsed = 0;
+    InputRun run;
     while (!closing_ && !reading_paused_) {
-        const size_t available = evbuffer_get_length(input);
-        if (available < bytes_needed_) break;
-        // Requests are parsed in place; pullup is free when the data is already one chunk.
-        const char* data = reinterpret_cast<const char*>(evbuffer_pullup(input, -1));
+        const std::string_view unparsed(data + parsed, available - parsed);
+        if (unparsed.empty() || unparsed.size() < bytes_needed_) break;
         RespRequest request;
-        const auto status = parser_.parse(std::string_view(data, available), request);
+        const auto status = parser_.parse(unparsed, request);
         if (status == RespRequestParser::Status::need_more) {
             bytes_needed_ = parser_.bytes_needed();
             break;
@@ -77,10 +84,11 @@ void RedisSession::process_input() {
         if (status == RespRequestParser::Status::error) {
             // After a framing error the stream cannot be resynchronised: answer and hang up,
             // as redis-server does.
+            flush_input_run(input, run);
+            evbuffer_drain(input, evbuffer_get_length(input));
             reply_error("ERR " + parser_.error());
-            evbuffer_drain(input, available);
             close_when_flushed();
-            break;
+            return;
         }
         bytes_needed_ = 1;
         forward_to_ = nullptr;
@@ -88,13 +96,23 @@ void RedisSession::process_input() {
             worker_.stats().bump_commands();
             execute(request.args, request);
         }
-        if (forward_to_ != nullptr) {
-            evbuffer_remove_buffer(input, forward_to_, request.wire_bytes);
-        } else {
-            evbuffer_drain(input, request.wire_bytes);
-        }
+        if (forward_to_ != run.target) flush_input_run(input, run);
+        run.target = forward_to_;
+        run.bytes += request.wire_bytes;
+        parsed += request.wire_bytes;
         update_flow_control();
     }
+    flush_input_run(input, run);
+}
+
+void RedisSession::flush_input_run(evbuffer* input, InputRun& run) {
+    if (run.bytes == 0) return;
+    if (run.target != nullptr) {
+        evbuffer_remove_buffer(input, run.target, run.bytes);
+    } else {
+        evbuffer_drain(input, run.bytes);
+    }
+    run.bytes = 0;
 }
 
 void RedisSession::execute(std::span<const std::string_view> args, const RespRequest& request) {

@@ -60,7 +60,14 @@ private:
         bool operator==(const Placement&) const = default;
     };
 
+    // Input bytes already parsed that leave together: moved to a backend, or dropped (null).
+    struct InputRun {
+        evbuffer* target = nullptr;
+        size_t bytes = 0;
+    };
+
     void process_input();
+    void flush_input_run(evbuffer* input, InputRun& run);
     void execute(std::span<const std::string_view> args, const RespRequest& request);
     Placement place(std::string_view key) const;
     void route_keyed(std::span<const std::string_view> args, const RespRequest& request);
