@@ -108,7 +108,6 @@ void BackendConnection::on_deadline() {
 
 void BackendConnection::on_read() {
     evbuffer* in = bufferevent_get_input(bev_);
-    framer_.feed(in);
     while (true) {
         if (waiting_.empty()) {
             if (evbuffer_get_length(in) > 0) fail("backend sent a reply nobody asked for");
@@ -117,7 +116,7 @@ void BackendConnection::on_read() {
         const Waiting entry = waiting_.front();
         size_t length = 0;
         redisReply* object = nullptr;
-        const auto result = framer_.next(entry.parsed, length, object);
+        const auto result = framer_.next(in, entry.parsed, length, object);
         if (result == RedisReplyFramer::Result::need_more) break;
         if (result == RedisReplyFramer::Result::protocol_error) {
             fail("protocol error in reply: " + std::string(framer_.error()));
@@ -133,7 +132,12 @@ void BackendConnection::on_read() {
         }
         if (entry.parsed) {
             evbuffer_drain(in, length);
-            entry.sink->on_reply_object(entry.child, object);
+            if (object != nullptr) {
+                entry.sink->on_reply_object(entry.child, object);
+            } else {
+                entry.sink->on_failure(entry.child, "ERR backend " + endpoint_.label + " reply: " +
+                                                        std::string(framer_.parse_error()));
+            }
         } else {
             entry.sink->on_reply_bytes(entry.child, in, length);
         }

@@ -2,84 +2,168 @@
 
 #include <hiredis/hiredis.h>
 
-#include <algorithm>
+#include <charconv>
+#include <cstring>
 
 namespace shardproxy::backends {
 namespace {
 
-// Stand-in objects: the reader only needs non-null pointers to keep going.
-void* frame_string(const redisReadTask*, char*, size_t) { return reinterpret_cast<void*>(1); }
-void* frame_array(const redisReadTask*, int) { return reinterpret_cast<void*>(1); }
-void* frame_integer(const redisReadTask*, long long) { return reinterpret_cast<void*>(1); }
-void* frame_nil(const redisReadTask*) { return reinterpret_cast<void*>(1); }
-void frame_free(void*) {}
+// Longest header line ("$<length>", "*<count>") or status/error/integer line accepted.
+constexpr size_t kMaxLineBytes = 64 * 1024;
 
-redisReplyObjectFunctions framing_only = {frame_string, frame_array, frame_integer, frame_nil,
-                                          frame_free};
+struct Line {
+    char type;
+    std::string_view text;  // after the type byte, before CRLF
+    size_t bytes;           // including the type byte and CRLF
+};
 
-size_t unconsumed(const redisReader* reader) { return reader->len - reader->pos; }
+enum class LineStatus { complete, need_more, too_long };
+
+// The line starting at `at` (offset `offset`). Usually it lies within one chunk of the buffer;
+// otherwise it is copied into `scratch`.
+LineStatus read_line(evbuffer* in, evbuffer_ptr& at, size_t offset, size_t total,
+                     std::string& scratch, Line& line) {
+    evbuffer_iovec chunk;
+    if (evbuffer_peek(in, -1, &at, &chunk, 1) < 1) return LineStatus::need_more;
+    const char* begin = static_cast<const char*>(chunk.iov_base);
+    const size_t in_chunk = std::min(chunk.iov_len, total - offset);
+    if (const void* cr = std::memchr(begin, '\r', in_chunk)) {
+        const size_t at_cr = static_cast<size_t>(static_cast<const char*>(cr) - begin);
+        if (at_cr + 1 < in_chunk) {
+            line = Line{begin[0], std::string_view(begin + 1, at_cr - 1), at_cr + 2};
+            return LineStatus::complete;
+        }
+    }
+    // The line continues in the next chunk (or has not fully arrived).
+    evbuffer_ptr eol = evbuffer_search_eol(in, &at, nullptr, EVBUFFER_EOL_CRLF_STRICT);
+    if (eol.pos < 0) {
+        return total - offset > kMaxLineBytes ? LineStatus::too_long : LineStatus::need_more;
+    }
+    const size_t length = static_cast<size_t>(eol.pos) - offset;
+    if (length > kMaxLineBytes) return LineStatus::too_long;
+    scratch.resize(length);
+    evbuffer_copyout_from(in, &at, scratch.data(), length);
+    line = Line{scratch[0], std::string_view(scratch).substr(1), length + 2};
+    return LineStatus::complete;
+}
+
+bool parse_count(std::string_view text, int64_t& value) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return ec == std::errc() && end == text.data() + text.size();
+}
 
 }  // namespace
 
-RedisReplyFramer::RedisReplyFramer() : reader_(redisReaderCreate()) {
-    // redisReaderCreate installs hiredis's own object builders; keep them for parsed replies.
-    parsing_functions_ = reader_->fn;
-}
+RedisReplyFramer::RedisReplyFramer() : reader_(redisReaderCreate()) {}
 
-RedisReplyFramer::~RedisReplyFramer() {
-    reader_->fn = static_cast<redisReplyObjectFunctions*>(const_cast<void*>(parsing_functions_));
-    redisReaderFree(reader_);
-}
+RedisReplyFramer::~RedisReplyFramer() { redisReaderFree(reader_); }
 
 void RedisReplyFramer::reset() {
-    reader_->fn = static_cast<redisReplyObjectFunctions*>(const_cast<void*>(parsing_functions_));
+    scanned_ = 0;
+    open_.clear();
     redisReaderFree(reader_);
     reader_ = redisReaderCreate();
-    unframed_bytes_ = 0;
-    current_reply_bytes_ = 0;
 }
 
-void RedisReplyFramer::feed(evbuffer* in) {
+RedisReplyFramer::Result RedisReplyFramer::next(evbuffer* in, bool parsed, size_t& length,
+                                                redisReply*& object) {
+    object = nullptr;
+    const Result result = scan(in, length);
+    if (result == Result::reply && parsed) object = parse(in, length);
+    return result;
+}
+
+RedisReplyFramer::Result RedisReplyFramer::scan(evbuffer* in, size_t& length) {
     const size_t total = evbuffer_get_length(in);
-    if (total <= unframed_bytes_) return;
-    evbuffer_ptr start;
-    evbuffer_ptr_set(in, &start, unframed_bytes_, EVBUFFER_PTR_SET);
-    evbuffer_iovec chunks[16];
-    size_t remaining = total - unframed_bytes_;
-    while (remaining > 0) {
-        const int count = evbuffer_peek(in, static_cast<ev_ssize_t>(remaining), &start, chunks, 16);
-        size_t fed = 0;
-        for (int i = 0; i < count && i < 16 && fed < remaining; ++i) {
-            const size_t n = std::min(chunks[i].iov_len, remaining - fed);
-            redisReaderFeed(reader_, static_cast<const char*>(chunks[i].iov_base), n);
-            fed += n;
-        }
-        remaining -= fed;
-        unframed_bytes_ += fed;
-        evbuffer_ptr_set(in, &start, fed, EVBUFFER_PTR_ADD);
+    std::string scratch;
+    // A cursor that only moves forward, so a long reply costs one walk over the buffer's chunks.
+    evbuffer_ptr cursor;
+    if (scanned_ >= total || evbuffer_ptr_set(in, &cursor, scanned_, EVBUFFER_PTR_SET) != 0) {
+        return Result::need_more;
     }
+    while (scanned_ < total) {
+        Line line;
+        const LineStatus status = read_line(in, cursor, scanned_, total, scratch, line);
+        if (status == LineStatus::need_more) return Result::need_more;
+        if (status == LineStatus::too_long) {
+            error_ = "reply line longer than " + std::to_string(kMaxLineBytes) + " bytes";
+            return Result::protocol_error;
+        }
+        int64_t count = 0;
+        switch (line.type) {
+        case '+':
+        case '-':
+        case ':':
+            scanned_ += line.bytes;
+            evbuffer_ptr_set(in, &cursor, line.bytes, EVBUFFER_PTR_ADD);
+            break;
+        case '$': {
+            if (!parse_count(line.text, count) || count < -1) {
+                error_ = "invalid bulk length '" + std::string(line.text) + "'";
+                return Result::protocol_error;
+            }
+            const size_t end = scanned_ + line.bytes + (count < 0 ? 0 : static_cast<size_t>(count) + 2);
+            if (end > total) return Result::need_more;  // the header is read again next time
+            evbuffer_ptr_set(in, &cursor, end - scanned_, EVBUFFER_PTR_ADD);
+            scanned_ = end;
+            break;
+        }
+        case '*':
+            if (!parse_count(line.text, count) || count < -1) {
+                error_ = "invalid array length '" + std::string(line.text) + "'";
+                return Result::protocol_error;
+            }
+            scanned_ += line.bytes;
+            evbuffer_ptr_set(in, &cursor, line.bytes, EVBUFFER_PTR_ADD);
+            if (count > 0) {
+                open_.push_back(count);
+                continue;  // the array is complete only once its elements are
+            }
+            break;
+        default:
+            error_ = std::string("unexpected reply type byte '") + line.type + "'";
+            return Result::protocol_error;
+        }
+        // One element is complete; it may complete the arrays around it.
+        while (!open_.empty() && --open_.back() == 0) open_.pop_back();
+        if (open_.empty()) {
+            length = scanned_;
+            scanned_ = 0;
+            return Result::reply;
+        }
+    }
+    return Result::need_more;
 }
 
-RedisReplyFramer::Result RedisReplyFramer::next(bool parsed, size_t& length, redisReply*& object) {
-    // Switching builders is safe here: a reply is always read whole with one kind of builder,
-    // because next() is called with the same `parsed` until that reply completes.
-    reader_->fn = parsed
-        ? static_cast<redisReplyObjectFunctions*>(const_cast<void*>(parsing_functions_))
-        : &framing_only;
-    const size_t before = unconsumed(reader_);
+redisReply* RedisReplyFramer::parse(evbuffer* in, size_t length) {
+    evbuffer_iovec chunks[8];
+    evbuffer_ptr at;
+    evbuffer_ptr_set(in, &at, 0, EVBUFFER_PTR_SET);
+    size_t fed = 0;
+    while (fed < length) {
+        const int count = evbuffer_peek(in, static_cast<ev_ssize_t>(length - fed), &at, chunks, 8);
+        size_t round = 0;
+        for (int i = 0; i < count && i < 8; ++i) {
+            const size_t n = std::min(chunks[i].iov_len, length - fed - round);
+            redisReaderFeed(reader_, static_cast<const char*>(chunks[i].iov_base), n);
+            round += n;
+        }
+        fed += round;
+        evbuffer_ptr_set(in, &at, round, EVBUFFER_PTR_ADD);
+    }
     void* reply = nullptr;
-    if (redisReaderGetReply(reader_, &reply) != REDIS_OK) return Result::protocol_error;
-    // The reader consumes an array element by element, so a reply's bytes can be used up over
-    // several calls.
-    current_reply_bytes_ += before - unconsumed(reader_);
-    if (reply == nullptr) return Result::need_more;
-    length = current_reply_bytes_;
-    current_reply_bytes_ = 0;
-    unframed_bytes_ -= length;
-    object = parsed ? static_cast<redisReply*>(reply) : nullptr;
-    return Result::reply;
+    if (redisReaderGetReply(reader_, &reply) != REDIS_OK || reply == nullptr) {
+        // The reader is left in an error state; the next parse needs a fresh one. The stream
+        // itself is fine: the scanner framed this reply.
+        redisReaderFree(reader_);
+        reader_ = redisReaderCreate();
+        return nullptr;
+    }
+    return static_cast<redisReply*>(reply);
 }
 
-std::string_view RedisReplyFramer::error() const { return reader_->errstr; }
+std::string_view RedisReplyFramer::parse_error() const {
+    return "the reply is nested too deeply to merge";
+}
 
 }  // namespace shardproxy::backends

@@ -1,11 +1,20 @@
 #pragma once
-// Finds where each Redis reply ends in a backend's byte stream, using hiredis's reply reader.
-// Most replies are only framed (the reader builds no objects, so nothing is allocated) and then
-// forwarded byte for byte; replies that a fan-out must merge are parsed into redisReply objects.
+// Finds where each Redis reply ends in a backend's byte stream, without copying it, so replies
+// can be forwarded byte for byte. Replies that a fan-out must merge are also parsed into
+// redisReply objects with hiredis's reader.
+//
+// Framing is our own small scanner rather than hiredis's reader: the reader in Debian's hiredis
+// (0.14) refuses arrays nested more than 7 deep ("No support for nested multi bulk replies"),
+// which a client can provoke with EVAL, and a framing failure would cost every request in
+// flight on the connection. The scanner has no depth limit, and it resumes where it stopped
+// instead of copying the stream into a second buffer.
 #include <event2/buffer.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 struct redisReader;
 struct redisReply;
@@ -21,20 +30,23 @@ public:
 
     enum class Result { reply, need_more, protocol_error };
 
-    // `in` starts with the bytes fed before and not yet returned as a reply, followed by new
-    // ones; only the new ones are fed. The caller drains exactly the returned lengths from `in`.
-    void feed(evbuffer* in);
-    // The next complete reply: its length in bytes and, when parsed is requested, the object.
-    Result next(bool parsed, size_t& length, redisReply*& object);
-    std::string_view error() const;
-    // Forget all state, for a new connection.
+    // The reply at the front of `in`: its length in bytes once complete. With `parsed`, also the
+    // reply as an object, or null when hiredis cannot represent it (parse_error() says why).
+    // The caller drains exactly `length` bytes before asking for the next reply.
+    Result next(evbuffer* in, bool parsed, size_t& length, redisReply*& object);
+    const std::string& error() const { return error_; }
+    std::string_view parse_error() const;
+    // Forget a partly scanned reply, for a new connection.
     void reset();
 
 private:
+    Result scan(evbuffer* in, size_t& length);
+    redisReply* parse(evbuffer* in, size_t length);
+
+    size_t scanned_ = 0;          // bytes of the current reply already scanned
+    std::vector<int64_t> open_;   // elements still due in each open array, innermost last
+    std::string error_;
     redisReader* reader_;
-    const void* parsing_functions_;
-    size_t unframed_bytes_ = 0;       // fed to the reader, not yet part of a returned reply
-    size_t current_reply_bytes_ = 0;  // consumed by the reader for the reply in progress
 };
 
 }  // namespace shardproxy::backends

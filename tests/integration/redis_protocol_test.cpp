@@ -103,3 +103,12 @@ TEST_CASE("many clients at once each get their own replies") {
     for (auto& thread : threads) thread.join();
     CHECK(wrong == 0);
 }
+
+TEST_CASE("a deeply nested reply is forwarded whole and later requests still get their own replies") {
+    // Deeper than hiredis 0.14 can read, so the bytes are checked raw.
+    std::string nested = ":1\r\n";
+    for (int i = 0; i < 12; ++i) nested = "*1\r\n" + nested;
+    CHECK(raw_exchange(cluster().proxy_port(),
+                       "EVAL \"return {{{{{{{{{{{{1}}}}}}}}}}}}\" 0\r\nEVAL \"return 'next'\" 0\r\n") ==
+          nested + "$4\r\nnext\r\n");
+}

@@ -32,11 +32,10 @@ std::vector<std::string> frame_in_chunks(const std::string& stream, size_t chunk
     for (size_t offset = 0; offset < stream.size(); offset += chunk) {
         const std::string piece = stream.substr(offset, chunk);
         evbuffer_add(in, piece.data(), piece.size());
-        framer.feed(in);
         while (true) {
             size_t length = 0;
             redisReply* object = nullptr;
-            const auto result = framer.next(parsed, length, object);
+            const auto result = framer.next(in, parsed, length, object);
             REQUIRE(result != RedisReplyFramer::Result::protocol_error);
             if (result == RedisReplyFramer::Result::need_more) break;
             std::string bytes(length, '\0');
@@ -63,22 +62,64 @@ TEST_CASE("replies are cut at their exact ends at every chunk size, framed or pa
     }
 }
 
+TEST_CASE("arrays nested deeper than hiredis 0.14 allows are framed, and refused only as objects") {
+    std::string deep;
+    for (int i = 0; i < 20; ++i) deep += "*1\r\n";
+    deep += ":1\r\n";
+    const std::string stream = deep + "+after\r\n";
+    CHECK(frame_in_chunks(stream, 3, false) == std::vector<std::string>{deep, "+after\r\n"});
+
+    RedisReplyFramer framer;
+    evbuffer* in = evbuffer_new();
+    evbuffer_add(in, stream.data(), stream.size());
+    size_t length = 0;
+    redisReply* object = nullptr;
+    REQUIRE(framer.next(in, true, length, object) == RedisReplyFramer::Result::reply);
+    CHECK(length == deep.size());
+    CHECK(object == nullptr);
+    evbuffer_drain(in, length);
+    // The stream stays in sync and the next reply parses.
+    REQUIRE(framer.next(in, true, length, object) == RedisReplyFramer::Result::reply);
+    REQUIRE(object != nullptr);
+    CHECK(object->type == REDIS_REPLY_STATUS);
+    freeReplyObject(object);
+    evbuffer_free(in);
+}
+
+TEST_CASE("a bulk string split across many buffer chunks is framed once it is whole") {
+    RedisReplyFramer framer;
+    evbuffer* in = evbuffer_new();
+    const std::string value(100000, 'x');
+    const std::string reply = "$100000\r\n" + value + "\r\n";
+    size_t length = 0;
+    redisReply* object = nullptr;
+    for (size_t offset = 0; offset < reply.size(); offset += 4096) {
+        // Separate evbuffer_add calls of this size usually land in separate chunks.
+        const std::string piece = reply.substr(offset, 4096);
+        evbuffer_add(in, piece.data(), piece.size());
+        const auto result = framer.next(in, false, length, object);
+        CHECK(result == (offset + 4096 >= reply.size() ? RedisReplyFramer::Result::reply
+                                                       : RedisReplyFramer::Result::need_more));
+    }
+    CHECK(length == reply.size());
+    evbuffer_free(in);
+}
+
 TEST_CASE("framing switches between parsed and framed replies at reply boundaries") {
     RedisReplyFramer framer;
     evbuffer* in = evbuffer_new();
     const std::string stream = "*2\r\n$1\r\na\r\n$-1\r\n$3\r\nxyz\r\n";
     evbuffer_add(in, stream.data(), stream.size());
-    framer.feed(in);
     size_t length = 0;
     redisReply* object = nullptr;
-    REQUIRE(framer.next(true, length, object) == RedisReplyFramer::Result::reply);
+    REQUIRE(framer.next(in, true, length, object) == RedisReplyFramer::Result::reply);
     REQUIRE(object != nullptr);
     CHECK(object->type == REDIS_REPLY_ARRAY);
     CHECK(object->elements == 2);
     CHECK(object->element[1]->type == REDIS_REPLY_NIL);
     freeReplyObject(object);
     evbuffer_drain(in, length);
-    REQUIRE(framer.next(false, length, object) == RedisReplyFramer::Result::reply);
+    REQUIRE(framer.next(in, false, length, object) == RedisReplyFramer::Result::reply);
     CHECK(length == 9);
     CHECK(object == nullptr);
     evbuffer_free(in);
@@ -88,10 +129,9 @@ TEST_CASE("a backend speaking something other than RESP is a protocol error") {
     RedisReplyFramer framer;
     evbuffer* in = evbuffer_new();
     evbuffer_add(in, "HTTP/1.1 200 OK\r\n", 17);
-    framer.feed(in);
     size_t length = 0;
     redisReply* object = nullptr;
-    CHECK(framer.next(false, length, object) == RedisReplyFramer::Result::protocol_error);
+    CHECK(framer.next(in, false, length, object) == RedisReplyFramer::Result::protocol_error);
     CHECK(!framer.error().empty());
     evbuffer_free(in);
 }
