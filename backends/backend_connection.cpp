@@ -108,15 +108,20 @@ void BackendConnection::on_deadline() {
 
 void BackendConnection::on_read() {
     evbuffer* in = bufferevent_get_input(bev_);
+    // Replies claimed for one client buffer accumulate at the front of `in` and move together.
+    DirectRun run;
     while (true) {
         if (waiting_.empty()) {
+            flush_run(in, run);
             if (evbuffer_get_length(in) > 0) fail("backend sent a reply nobody asked for");
             break;
         }
         const Waiting entry = waiting_.front();
+        // Anything but a claimable reply is handled at the front of the buffer.
+        if (entry.parsed || entry.sink == nullptr) flush_run(in, run);
         size_t length = 0;
         redisReply* object = nullptr;
-        const auto result = framer_.next(in, entry.parsed, length, object);
+        const auto result = framer_.next(in, run.bytes, entry.parsed, length, object);
         if (result == RedisReplyFramer::Result::need_more) break;
         if (result == RedisReplyFramer::Result::protocol_error) {
             fail("protocol error in reply: " + std::string(framer_.error()));
@@ -138,12 +143,33 @@ void BackendConnection::on_read() {
                 entry.sink->on_failure(entry.child, "ERR backend " + endpoint_.label + " reply: " +
                                                         std::string(framer_.parse_error()));
             }
+            entry.sink->release();
+            continue;
+        }
+        const DirectReply direct = entry.sink->claim_direct(entry.child);
+        if (direct.out != nullptr) {
+            if (direct.out != run.target.out) {
+                flush_run(in, run);
+                run.target = direct;
+            }
+            run.bytes += length;
         } else {
+            flush_run(in, run);
             entry.sink->on_reply_bytes(entry.child, in, length);
         }
         entry.sink->release();
     }
+    flush_run(in, run);
     if (waiting_.empty()) evtimer_del(deadline_timer_);
+}
+
+void BackendConnection::flush_run(evbuffer* in, DirectRun& run) {
+    if (run.bytes == 0) return;
+    evbuffer_remove_buffer(in, run.target.out, run.bytes);
+    run.bytes = 0;
+    ReplyStream* stream = run.target.stream;
+    run.target = DirectReply{};
+    stream->on_direct_replies_appended();
 }
 
 void BackendConnection::on_event(short what) {

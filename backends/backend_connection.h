@@ -59,8 +59,15 @@ private:
         uint64_t deadline_ms;
     };
 
+    // Claimed replies waiting at the front of the input buffer to move to one client buffer.
+    struct DirectRun {
+        DirectReply target;
+        size_t bytes = 0;
+    };
+
     void connect();
     void on_read();
+    void flush_run(evbuffer* in, DirectRun& run);
     void on_event(short what);
     void on_deadline();
     void on_retry();

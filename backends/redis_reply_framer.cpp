@@ -39,7 +39,7 @@ LineStatus read_line(evbuffer* in, evbuffer_ptr& at, size_t offset, size_t total
     if (eol.pos < 0) {
         return total - offset > kMaxLineBytes ? LineStatus::too_long : LineStatus::need_more;
     }
-    const size_t length = static_cast<size_t>(eol.pos) - offset;
+    const size_t length = static_cast<size_t>(eol.pos - at.pos);
     if (length > kMaxLineBytes) return LineStatus::too_long;
     scratch.resize(length);
     evbuffer_copyout_from(in, &at, scratch.data(), length);
@@ -65,20 +65,23 @@ void RedisReplyFramer::reset() {
     reader_ = redisReaderCreate();
 }
 
-RedisReplyFramer::Result RedisReplyFramer::next(evbuffer* in, bool parsed, size_t& length,
-                                                redisReply*& object) {
+RedisReplyFramer::Result RedisReplyFramer::next(evbuffer* in, size_t offset, bool parsed,
+                                                size_t& length, redisReply*& object) {
     object = nullptr;
-    const Result result = scan(in, length);
-    if (result == Result::reply && parsed) object = parse(in, length);
+    const Result result = scan(in, offset, length);
+    if (result == Result::reply && parsed) object = parse(in, offset, length);
     return result;
 }
 
-RedisReplyFramer::Result RedisReplyFramer::scan(evbuffer* in, size_t& length) {
-    const size_t total = evbuffer_get_length(in);
+RedisReplyFramer::Result RedisReplyFramer::scan(evbuffer* in, size_t offset, size_t& length) {
+    const size_t buffered = evbuffer_get_length(in);
+    if (offset >= buffered) return Result::need_more;
+    const size_t total = buffered - offset;  // bytes from the start of this reply on
     std::string scratch;
     // A cursor that only moves forward, so a long reply costs one walk over the buffer's chunks.
     evbuffer_ptr cursor;
-    if (scanned_ >= total || evbuffer_ptr_set(in, &cursor, scanned_, EVBUFFER_PTR_SET) != 0) {
+    if (scanned_ >= total ||
+        evbuffer_ptr_set(in, &cursor, offset + scanned_, EVBUFFER_PTR_SET) != 0) {
         return Result::need_more;
     }
     while (scanned_ < total) {
@@ -135,10 +138,10 @@ RedisReplyFramer::Result RedisReplyFramer::scan(evbuffer* in, size_t& length) {
     return Result::need_more;
 }
 
-redisReply* RedisReplyFramer::parse(evbuffer* in, size_t length) {
+redisReply* RedisReplyFramer::parse(evbuffer* in, size_t offset, size_t length) {
     evbuffer_iovec chunks[8];
     evbuffer_ptr at;
-    evbuffer_ptr_set(in, &at, 0, EVBUFFER_PTR_SET);
+    evbuffer_ptr_set(in, &at, offset, EVBUFFER_PTR_SET);
     size_t fed = 0;
     while (fed < length) {
         const int count = evbuffer_peek(in, static_cast<ev_ssize_t>(length - fed), &at, chunks, 8);

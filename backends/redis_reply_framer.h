@@ -30,18 +30,19 @@ public:
 
     enum class Result { reply, need_more, protocol_error };
 
-    // The reply at the front of `in`: its length in bytes once complete. With `parsed`, also the
-    // reply as an object, or null when hiredis cannot represent it (parse_error() says why).
-    // The caller drains exactly `length` bytes before asking for the next reply.
-    Result next(evbuffer* in, bool parsed, size_t& length, redisReply*& object);
+    // The reply that starts `offset` bytes into `in`: its length in bytes once complete. With
+    // `parsed`, also the reply as an object, or null when hiredis cannot represent it
+    // (parse_error() says why). The next reply starts right after it; while a reply is
+    // incomplete, callers keep asking with the same start.
+    Result next(evbuffer* in, size_t offset, bool parsed, size_t& length, redisReply*& object);
     const std::string& error() const { return error_; }
     std::string_view parse_error() const;
     // Forget a partly scanned reply, for a new connection.
     void reset();
 
 private:
-    Result scan(evbuffer* in, size_t& length);
-    redisReply* parse(evbuffer* in, size_t length);
+    Result scan(evbuffer* in, size_t offset, size_t& length);
+    redisReply* parse(evbuffer* in, size_t offset, size_t length);
 
     size_t scanned_ = 0;          // bytes of the current reply already scanned
     std::vector<int64_t> open_;   // elements still due in each open array, innermost last

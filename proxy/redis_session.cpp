@@ -294,6 +294,20 @@ void RedisSession::reply_error(std::string_view error) {
     write_completed();
 }
 
+backends::DirectReply RedisSession::claim_direct_reply(ReplySlot* slot) {
+    if (slot != head_) return {};
+    // Retire the slot now; anything written after it waits for on_direct_replies_appended,
+    // when its bytes are in the output buffer.
+    head_ = slot->next;
+    if (head_ == nullptr) tail_ = nullptr;
+    --in_flight_;
+    slot->session = nullptr;
+    slot->release();
+    return backends::DirectReply{bufferevent_get_output(bev_), this};
+}
+
+void RedisSession::on_direct_replies_appended() { write_completed(); }
+
 void RedisSession::on_reply_bytes(ReplySlot* slot, evbuffer* from, size_t length) {
     // The common case, a reply for the oldest request, goes straight to the client.
     evbuffer* target = slot == head_ ? bufferevent_get_output(bev_) : slot->reply;

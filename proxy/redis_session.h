@@ -7,8 +7,9 @@
 //                                    └───► backend B ──┤
 //                                                      ▼
 //   client ◄──replies── [ head slot ] [ slot ] [ slot ] ... [ tail slot ]
-//                        only a done head slot is written out; the reply of a head slot
-//                        goes straight from the backend buffer to the client buffer.
+//                        only a done head slot is written out; the replies of head slots
+//                        go straight from the backend buffer to the client buffer, several
+//                        at a time when a backend answers a pipeline (claim_direct_reply).
 //
 // Every request gets a ReplySlot appended at the tail when it is parsed; local answers and
 // errors fill their slot at once. The session stops reading while too many requests are in
@@ -21,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backends/reply_sink.h"
 #include "proxy/resp_request_parser.h"
 
 namespace shardproxy::routing {
@@ -33,7 +35,7 @@ class ReplySlot;
 class Worker;
 struct RedisCommand;
 
-class RedisSession {
+class RedisSession final : public backends::ReplyStream {
 public:
     RedisSession(Worker& worker, const routing::ListenerTopology& listener, evutil_socket_t fd,
                  uint64_t id);
@@ -42,6 +44,8 @@ public:
     RedisSession& operator=(const RedisSession&) = delete;
 
     // Called by slots (see reply_slot.h).
+    backends::DirectReply claim_direct_reply(ReplySlot* slot);
+    void on_direct_replies_appended() override;
     void on_reply_bytes(ReplySlot* slot, evbuffer* from, size_t length);
     void on_reply_error(ReplySlot* slot, std::string_view error);
     void on_slot_done(ReplySlot* slot);

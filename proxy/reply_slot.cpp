@@ -10,6 +10,11 @@ ReplySlot::ReplySlot(SlotPool& pool) : reply(evbuffer_new()), pool_(pool) {}
 
 ReplySlot::~ReplySlot() { evbuffer_free(reply); }
 
+backends::DirectReply ReplySlot::claim_direct(uint32_t) {
+    if (fan_out || session == nullptr) return {};
+    return session->claim_direct_reply(this);
+}
+
 void ReplySlot::on_reply_bytes(uint32_t, evbuffer* from, size_t length) {
     if (session == nullptr) {
         evbuffer_drain(from, length);

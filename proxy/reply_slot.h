@@ -20,6 +20,7 @@ public:
     explicit ReplySlot(SlotPool& pool);
     ~ReplySlot();
 
+    backends::DirectReply claim_direct(uint32_t child) override;
     void on_reply_bytes(uint32_t child, evbuffer* from, size_t length) override;
     void on_reply_object(uint32_t child, redisReply* reply) override;
     void on_failure(uint32_t child, std::string_view error) override;

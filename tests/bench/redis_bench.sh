@@ -8,7 +8,8 @@
 # reported as CPU microseconds per request. It then prints a Markdown table (plus the command
 # lines, versions and host facts) that can be pasted into docs/benchmarks.md.
 #
-# Usage: tests/bench/redis_bench.sh            (from anywhere; builds shardproxy if missing)
+# Usage: tests/bench/redis_bench.sh     (from anywhere; first brings build/shardproxy up to date)
+#        REV=HEAD REPEAT=3 tests/bench/redis_bench.sh     (a committed revision, median of 3)
 #
 # Environment (defaults in brackets):
 #   REQUESTS_P1   [200000]   requests per redis-benchmark run at pipeline 1
@@ -28,6 +29,10 @@
 #   MAX_SECONDS   [600]      no new run starts after this many seconds; the table then shows
 #                            what was measured
 #   RAW_CSV       [unset]    if set, also write every individual run to this file
+#   REV           [unset]    benchmark this git revision instead of the working tree: it is
+#                            exported with git archive to a temporary directory and built there
+#                            (RelWithDebInfo), so edits in progress do not leak into the numbers
+#   SKIP_BUILD    [unset]    if set, do not run cmake --build for the default shardproxy binary
 #   SHARDPROXY, NUTCRACKER, REDIS_SERVER, REDIS_BENCHMARK, REDIS_CLI: the binaries to use
 #
 # Everything it starts (redis-server, nutcracker, shardproxy, redis-benchmark) listens on or
@@ -39,7 +44,7 @@ set -euo pipefail
 # The settings given in the environment, for the command line printed with the results.
 env_given=''
 for v in REQUESTS_P1 REQUESTS_P16 PIPELINES TESTS CLIENTS VALUE_SIZE KEYSPACE SP_WORKERS TARGETS \
-         REPEAT; do
+         REPEAT REV; do
   [[ -n ${!v:-} ]] && env_given+="$v=${!v@Q} "
 done
 
@@ -77,16 +82,6 @@ for b in "$NUTCRACKER" "$REDIS_SERVER" "$REDIS_BENCHMARK" "$REDIS_CLI" timeout g
   command -v "$b" >/dev/null || die "'$b' not found"
 done
 
-if [[ ! -x $SHARDPROXY ]]; then
-  [[ $SHARDPROXY == "$repo/build/shardproxy" ]] || die "SHARDPROXY '$SHARDPROXY' is not executable"
-  note "building shardproxy (RelWithDebInfo)"
-  cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$repo/build" -j"$(nproc)" --target shardproxy >/dev/null
-fi
-
-clk_tck=$(getconf CLK_TCK)
-t_start=$SECONDS
-
 # ---------------------------------------------------------------------------------------------
 # Processes, ports, cleanup
 
@@ -110,6 +105,46 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# The shardproxy binary, and what it was built from (decided now: the tree may change meanwhile)
+
+git_at() { git -C "$repo" "$@" 2>/dev/null; }
+build_type='' built_from=''
+if [[ -n ${REV:-} ]]; then
+  rev=$(git_at rev-parse --verify --quiet "$REV^{commit}") || die "REV: no commit '$REV'"
+  note "exporting $REV with git archive and building it (cmake RelWithDebInfo)"
+  mkdir "$work/src"
+  git_at archive "$rev" | tar -x -C "$work/src"
+  cmake -S "$work/src" -B "$work/src/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$work/src/build" -j"$(nproc)" --target shardproxy >/dev/null
+  SHARDPROXY=$work/src/build/shardproxy
+  build_type=RelWithDebInfo
+  built_from="commit $(git_at rev-parse --short "$rev") (exported with git archive)"
+elif [[ $SHARDPROXY == "$repo/build/shardproxy" ]]; then
+  # The default binary is (re)built first, so that what is measured is the tree's source.
+  if [[ -z ${SKIP_BUILD:-} ]]; then
+    note "building shardproxy (cmake --build build --target shardproxy)"
+    [[ -f $repo/build/CMakeCache.txt ]] ||
+      cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$repo/build" -j"$(nproc)" --target shardproxy >/dev/null
+  fi
+  build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$repo/build/CMakeCache.txt" 2>/dev/null || true)
+  if head=$(git_at rev-parse --short HEAD); then
+    built_from="working tree at commit $head"
+    git_at diff --quiet HEAD -- . ':!tests/bench' ':!docs' ||
+      built_from+=" with uncommitted changes to the source"
+    if [[ -n ${SKIP_BUILD:-} ]]; then built_from+=" (SKIP_BUILD: the binary may be older)"; fi
+  fi
+else
+  built_from="the binary given in SHARDPROXY"
+fi
+[[ -x $SHARDPROXY ]] || die "shardproxy binary '$SHARDPROXY' is not executable"
+shardproxy_version=$("$SHARDPROXY" --version 2>&1 | head -n 1)
+
+clk_tck=$(getconf CLK_TCK)
+date_start=$(date -u '+%Y-%m-%d %H:%M UTC')
+t_start=$SECONDS
 
 declare -A used_ports=()
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -389,25 +424,25 @@ col() {
   awk -F'\t' -v t="$1" -v x="$2" -v p="$3" -v c="$4" '$2 == t && $3 == x && $4 == p { print $c }' \
     "$results" | median
 }
-ratio() {  # A B -> A/B with 2 decimals, or '-'
-  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'
+# ratio TARGET BASE TEST PIPELINE -> median over rounds of TARGET's ops/s divided by BASE's in
+# the same round (both ran close together, so slow drifts of the machine's load cancel out).
+ratio() {
+  awk -F'\t' -v t="$1" -v b="$2" -v x="$3" -v p="$4" '
+    $3 == x && $4 == p && $2 == t { a[$1] = $6 }
+    $3 == x && $4 == p && $2 == b { d[$1] = $6 }
+    END { for (r in a) if ((r in d) && d[r] > 0) print a[r] / d[r] }' "$results" | median
 }
 fmt() {  # NUMBER DECIMALS
   awk -v a="$1" -v d="$2" 'BEGIN { if (a == "-") print "-"; else printf "%.*f", d, a }'
 }
 
 version_of() { "$@" 2>&1 | head -n 1; }
-git_rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ $git_rev != unknown ]] && ! git -C "$repo" diff --quiet HEAD -- 2>/dev/null; then
-  git_rev="$git_rev (with uncommitted changes)"
-fi
-
 echo
 echo "## Run"
 echo
-echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "- Date: $date_start"
 echo "- Host: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), kernel $(uname -sr), load average at start $load_start, at end $load_end"
-echo "- shardproxy: $(version_of "$SHARDPROXY" --version), commit $git_rev, RelWithDebInfo"
+echo "- shardproxy: $shardproxy_version, ${built_from:-unknown source}, build type ${build_type:-unknown}"
 echo "- nutcracker: $(version_of "$NUTCRACKER" -V); redis-server: $(version_of "$REDIS_SERVER" --version | sed 's/ sha=.*//')"
 echo "- Script: \`${env_given}tests/bench/redis_bench.sh\` ($elapsed s)"
 echo "- Each run: \`$(bench_cmd PORT TEST P REQUESTS | sed "s|^$REDIS_BENCHMARK|redis-benchmark|")\`"
@@ -417,7 +452,12 @@ for p in $PIPELINES; do printf ' %s at P%s;' "$(requests_for "$p")" "$p"; done
 echo " PORT = redis-server itself (direct), nutcracker, or shardproxy."
 echo "- All proxies have the same single redis-server as their only backend, one connection to it"
 echo "  per proxy thread (nutcracker \`server_connections: 1\`, shardproxy \`server_connections = 1\`)."
-echo "- $( ((REPEAT > 1)) && echo "Median of $REPEAT rounds" || echo "One round"); targets interleaved within a round."
+if ((REPEAT > 1)); then
+  echo "- Median of $REPEAT rounds; targets interleaved within a round, their order rotated from"
+  echo "  round to round. The × columns are the median of the per-round ratios."
+else
+  echo "- One round; targets interleaved."
+fi
 echo "- CPU µs/req = (utime+stime during the run, from /proc/PID/stat) × 10⁶ / requests; the proxy"
 echo "  column is the whole proxy process (all threads), the redis column is redis-server's, the"
 echo "  client column is redis-benchmark's (which shares the same CPUs)."
@@ -427,8 +467,6 @@ echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for pipeline in $PIPELINES; do
   for test in $TESTS; do
     T=${test^^}
-    direct_rps=$(col direct "$T" "$pipeline" 6)
-    nut_rps=$(col nutcracker "$T" "$pipeline" 6)
     for t in "${all_targets[@]}"; do
       [[ " ${targets[*]} " == *" $t "* ]] || continue
       rps=$(col "$t" "$T" "$pipeline" 6)
@@ -436,8 +474,9 @@ for pipeline in $PIPELINES; do
       [[ $t == shardproxy-w* ]] && label="shardproxy (workers=${t#shardproxy-w})"
       [[ $t == direct ]] && label="redis direct"
       x_direct='-' x_nut='-'
-      [[ $t != direct ]] && x_direct=$(ratio "$rps" "$direct_rps")
-      [[ $t != direct && $t != nutcracker ]] && x_nut=$(ratio "$rps" "$nut_rps")
+      [[ $t != direct ]] && x_direct=$(fmt "$(ratio "$t" direct "$T" "$pipeline")" 2)
+      [[ $t != direct && $t != nutcracker ]] &&
+        x_nut=$(fmt "$(ratio "$t" nutcracker "$T" "$pipeline")" 2)
       printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$T" "$pipeline" \
         "$(fmt "$rps" 0)" "$x_direct" "$x_nut" "$(fmt "$(col "$t" "$T" "$pipeline" 8)" 2)" \
         "$(fmt "$(col "$t" "$T" "$pipeline" 9)" 2)" "$(fmt "$(col "$t" "$T" "$pipeline" 10)" 2)" \

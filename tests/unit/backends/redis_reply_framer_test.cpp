@@ -35,7 +35,7 @@ std::vector<std::string> frame_in_chunks(const std::string& stream, size_t chunk
         while (true) {
             size_t length = 0;
             redisReply* object = nullptr;
-            const auto result = framer.next(in, parsed, length, object);
+            const auto result = framer.next(in, 0, parsed, length, object);
             REQUIRE(result != RedisReplyFramer::Result::protocol_error);
             if (result == RedisReplyFramer::Result::need_more) break;
             std::string bytes(length, '\0');
@@ -74,12 +74,12 @@ TEST_CASE("arrays nested deeper than hiredis 0.14 allows are framed, and refused
     evbuffer_add(in, stream.data(), stream.size());
     size_t length = 0;
     redisReply* object = nullptr;
-    REQUIRE(framer.next(in, true, length, object) == RedisReplyFramer::Result::reply);
+    REQUIRE(framer.next(in, 0, true, length, object) == RedisReplyFramer::Result::reply);
     CHECK(length == deep.size());
     CHECK(object == nullptr);
     evbuffer_drain(in, length);
     // The stream stays in sync and the next reply parses.
-    REQUIRE(framer.next(in, true, length, object) == RedisReplyFramer::Result::reply);
+    REQUIRE(framer.next(in, 0, true, length, object) == RedisReplyFramer::Result::reply);
     REQUIRE(object != nullptr);
     CHECK(object->type == REDIS_REPLY_STATUS);
     freeReplyObject(object);
@@ -97,7 +97,7 @@ TEST_CASE("a bulk string split across many buffer chunks is framed once it is wh
         // Separate evbuffer_add calls of this size usually land in separate chunks.
         const std::string piece = reply.substr(offset, 4096);
         evbuffer_add(in, piece.data(), piece.size());
-        const auto result = framer.next(in, false, length, object);
+        const auto result = framer.next(in, 0, false, length, object);
         CHECK(result == (offset + 4096 >= reply.size() ? RedisReplyFramer::Result::reply
                                                        : RedisReplyFramer::Result::need_more));
     }
@@ -112,14 +112,14 @@ TEST_CASE("framing switches between parsed and framed replies at reply boundarie
     evbuffer_add(in, stream.data(), stream.size());
     size_t length = 0;
     redisReply* object = nullptr;
-    REQUIRE(framer.next(in, true, length, object) == RedisReplyFramer::Result::reply);
+    REQUIRE(framer.next(in, 0, true, length, object) == RedisReplyFramer::Result::reply);
     REQUIRE(object != nullptr);
     CHECK(object->type == REDIS_REPLY_ARRAY);
     CHECK(object->elements == 2);
     CHECK(object->element[1]->type == REDIS_REPLY_NIL);
     freeReplyObject(object);
     evbuffer_drain(in, length);
-    REQUIRE(framer.next(in, false, length, object) == RedisReplyFramer::Result::reply);
+    REQUIRE(framer.next(in, 0, false, length, object) == RedisReplyFramer::Result::reply);
     CHECK(length == 9);
     CHECK(object == nullptr);
     evbuffer_free(in);
@@ -131,7 +131,32 @@ TEST_CASE("a backend speaking something other than RESP is a protocol error") {
     evbuffer_add(in, "HTTP/1.1 200 OK\r\n", 17);
     size_t length = 0;
     redisReply* object = nullptr;
-    CHECK(framer.next(in, false, length, object) == RedisReplyFramer::Result::protocol_error);
+    CHECK(framer.next(in, 0, false, length, object) == RedisReplyFramer::Result::protocol_error);
     CHECK(!framer.error().empty());
     evbuffer_free(in);
+}
+
+TEST_CASE("replies left in the buffer are framed one after another from their offsets") {
+    std::string stream;
+    for (const auto& reply : kReplies) stream += reply;
+    for (size_t chunk = 1; chunk <= stream.size(); chunk += 7) {
+        CAPTURE(chunk);
+        RedisReplyFramer framer;
+        evbuffer* in = evbuffer_new();
+        std::vector<size_t> lengths;
+        size_t offset = 0;
+        for (size_t at = 0; at < stream.size(); at += chunk) {
+            const std::string piece = stream.substr(at, chunk);
+            evbuffer_add(in, piece.data(), piece.size());
+            size_t length = 0;
+            redisReply* object = nullptr;
+            while (framer.next(in, offset, false, length, object) == RedisReplyFramer::Result::reply) {
+                lengths.push_back(length);
+                offset += length;
+            }
+        }
+        REQUIRE(lengths.size() == kReplies.size());
+        for (size_t i = 0; i < kReplies.size(); ++i) CHECK(lengths[i] == kReplies[i].size());
+        evbuffer_free(in);
+    }
 }
