@@ -30,8 +30,10 @@ timeval to_timeval(uint64_t ms) {
 
 }  // namespace
 
-BackendConnection::BackendConnection(event_base* base, const BackendEndpoint& endpoint)
+BackendConnection::BackendConnection(event_base* base, WriteBatcher& writes,
+                                     const BackendEndpoint& endpoint)
     : base_(base),
+      writes_(writes),
       endpoint_(endpoint),
       deadline_timer_(evtimer_new(base, deadline_cb, this)),
       retry_timer_(evtimer_new(base, retry_cb, this)),
@@ -41,6 +43,7 @@ BackendConnection::BackendConnection(event_base* base, const BackendEndpoint& en
 }
 
 BackendConnection::~BackendConnection() {
+    writes_.cancel(this);
     fail_all_waiting("ERR backend " + endpoint_.label + " connection closed: proxy shutting down");
     if (bev_ != nullptr) bufferevent_free(bev_);
     event_free(deadline_timer_);
@@ -49,7 +52,9 @@ BackendConnection::~BackendConnection() {
 
 void BackendConnection::connect() {
     bev_ = bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE);
-    bufferevent_setcb(bev_, read_cb, nullptr, event_cb, this);
+    bufferevent_setcb(bev_, read_cb, write_cb, event_cb, this);
+    // Writability tells when the connect completes; once connected, requests are written by
+    // flush_writes at the end of each loop turn.
     bufferevent_enable(bev_, EV_READ | EV_WRITE);
     // The write timeout bounds the connect; it is lifted once connected.
     const timeval connect_timeout = to_timeval(endpoint_.timeout_ms);
@@ -67,6 +72,8 @@ evbuffer* BackendConnection::request_buffer() {
 
 void BackendConnection::await_reply(ReplySink* sink, uint32_t child, bool parsed) {
     waiting_.push_back(Waiting{sink, child, parsed, now_ms() + endpoint_.timeout_ms});
+    // While connecting, the bufferevent sends what is queued as soon as the connect completes.
+    if (state_ == State::connected) writes_.schedule(this);
     if (!evtimer_pending(deadline_timer_, nullptr)) arm_deadline_timer();
 }
 
@@ -177,6 +184,7 @@ void BackendConnection::on_event(short what) {
         state_ = State::connected;
         retry_delay_ms_ = kFirstRetryDelayMs;
         bufferevent_set_timeouts(bev_, nullptr, nullptr);
+        WriteBatcher::write_drained(bev_);
         if (endpoint_.address.family() != AF_UNIX) {
             const int one = 1;
             setsockopt(bufferevent_getfd(bev_), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -193,8 +201,13 @@ void BackendConnection::on_event(short what) {
     }
 }
 
+void BackendConnection::flush_writes() {
+    if (state_ == State::connected) WriteBatcher::write_now(bev_);
+}
+
 void BackendConnection::fail(const std::string& reason) {
     const bool was_connected = state_ == State::connected;
+    writes_.cancel(this);
     if (bev_ != nullptr) {
         bufferevent_free(bev_);
         bev_ = nullptr;
@@ -228,6 +241,8 @@ void BackendConnection::on_retry() { connect(); }
 void BackendConnection::read_cb(bufferevent*, void* self) {
     static_cast<BackendConnection*>(self)->on_read();
 }
+void BackendConnection::write_cb(bufferevent* bev, void*) { WriteBatcher::write_drained(bev); }
+
 void BackendConnection::event_cb(bufferevent*, short what, void* self) {
     static_cast<BackendConnection*>(self)->on_event(what);
 }

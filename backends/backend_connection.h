@@ -2,7 +2,7 @@
 // One persistent, pipelined connection from a worker to one backend Redis server.
 //
 // Requests from many client sessions are appended to one output buffer and leave in a single
-// write per event-loop turn. Replies come back in send order, so each is matched to the oldest
+// write at the end of the event-loop turn (WriteBatcher). Replies come back in send order, so each is matched to the oldest
 // waiting entry of `waiting_`:
 //
 //     request_buffer() + await_reply()          framer finds the end of each reply
@@ -23,6 +23,7 @@
 #include "backends/reply_sink.h"
 #include "backends/ring_queue.h"
 #include "backends/socket_address.h"
+#include "backends/write_batcher.h"
 
 namespace shardproxy::backends {
 
@@ -32,9 +33,9 @@ struct BackendEndpoint {
     uint32_t timeout_ms = 1000;
 };
 
-class BackendConnection {
+class BackendConnection final : public WriteBatcher::Writer {
 public:
-    BackendConnection(event_base* base, const BackendEndpoint& endpoint);
+    BackendConnection(event_base* base, WriteBatcher& writes, const BackendEndpoint& endpoint);
     ~BackendConnection();
     BackendConnection(const BackendConnection&) = delete;
     BackendConnection& operator=(const BackendConnection&) = delete;
@@ -45,6 +46,8 @@ public:
     evbuffer* request_buffer();
     void await_reply(ReplySink* sink, uint32_t child, bool parsed);
     const std::string& unavailable_error() const { return unavailable_error_; }
+
+    void flush_writes() override;
 
     const BackendEndpoint& endpoint() const { return endpoint_; }
     size_t waiting() const { return waiting_.size(); }
@@ -76,11 +79,13 @@ private:
     void arm_deadline_timer();
 
     static void read_cb(bufferevent*, void* self);
+    static void write_cb(bufferevent*, void* self);
     static void event_cb(bufferevent*, short what, void* self);
     static void deadline_cb(evutil_socket_t, short, void* self);
     static void retry_cb(evutil_socket_t, short, void* self);
 
     event_base* base_;
+    WriteBatcher& writes_;
     BackendEndpoint endpoint_;
     bufferevent* bev_ = nullptr;
     event* deadline_timer_;

@@ -48,10 +48,13 @@ RedisSession::RedisSession(Worker& worker, const routing::ListenerTopology& list
       parser_(worker.topology().config().proxy.max_request_bytes) {
     bufferevent_setcb(bev_, read_cb, write_cb, event_cb, this);
     bufferevent_setwatermark(bev_, EV_WRITE, kMaxBufferedReplyBytes / 2, 0);
-    bufferevent_enable(bev_, EV_READ | EV_WRITE);
+    // Writes are made by flush_writes at the end of each loop turn; the bufferevent watches
+    // for writability only while a reply did not fit the socket.
+    bufferevent_enable(bev_, EV_READ);
 }
 
 RedisSession::~RedisSession() {
+    worker_.writes().cancel(this);
     for (ReplySlot* slot = head_; slot != nullptr;) {
         ReplySlot* next = slot->next;
         slot->session = nullptr;
@@ -327,6 +330,8 @@ void RedisSession::on_slot_done(ReplySlot* slot) {
     write_completed();
 }
 
+void RedisSession::flush_writes() { backends::WriteBatcher::write_now(bev_); }
+
 void RedisSession::write_completed() {
     evbuffer* output = bufferevent_get_output(bev_);
     while (head_ != nullptr && head_->done) {
@@ -338,6 +343,7 @@ void RedisSession::write_completed() {
         slot->session = nullptr;
         slot->release();
     }
+    if (evbuffer_get_length(output) > 0) worker_.writes().schedule(this);
     if (closing_ && head_ == nullptr) {
         close_when_flushed();
         return;
@@ -347,20 +353,23 @@ void RedisSession::write_completed() {
 
 void RedisSession::update_flow_control() {
     if (closing_) return;
-    const bool overloaded = in_flight_ >= kMaxInFlightRequests ||
-                            evbuffer_get_length(bufferevent_get_output(bev_)) >= kMaxBufferedReplyBytes;
-    if (overloaded && !reading_paused_) {
+    const size_t buffered = evbuffer_get_length(bufferevent_get_output(bev_));
+    if (!reading_paused_) {
+        if (in_flight_ < kMaxInFlightRequests && buffered < kMaxBufferedReplyBytes) return;
         reading_paused_ = true;
         bufferevent_disable(bev_, EV_READ);
-    } else if (!overloaded && reading_paused_) {
-        reading_paused_ = false;
-        bufferevent_enable(bev_, EV_READ);
-        // Requests may already sit in the input buffer; no read event will announce them.
-        if (!processing_) {
-            processing_ = true;
-            process_input();
-            processing_ = false;
-        }
+        return;
+    }
+    // Resume only well below the limits, so a client at the limit does not flip reading on
+    // and off for every reply.
+    if (in_flight_ > kMaxInFlightRequests / 2 || buffered > kMaxBufferedReplyBytes / 2) return;
+    reading_paused_ = false;
+    bufferevent_enable(bev_, EV_READ);
+    // Requests may already sit in the input buffer; no read event will announce them.
+    if (!processing_) {
+        processing_ = true;
+        process_input();
+        processing_ = false;
     }
 }
 
@@ -374,7 +383,9 @@ void RedisSession::close_when_flushed() {
     closing_ = true;
     bufferevent_disable(bev_, EV_READ);
     bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
-    // Destruction happens in the write callback, never deep inside a parse or a reply.
+    // The bufferevent drains what is left; destruction happens in the write callback, never
+    // deep inside a parse or a reply.
+    bufferevent_enable(bev_, EV_WRITE);
     bufferevent_trigger(bev_, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
@@ -394,6 +405,7 @@ void RedisSession::write_cb(bufferevent*, void* self) {
         }
         return;
     }
+    backends::WriteBatcher::write_drained(session->bev_);
     session->update_flow_control();
 }
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "backends/reply_sink.h"
+#include "backends/write_batcher.h"
 #include "proxy/resp_request_parser.h"
 
 namespace shardproxy::routing {
@@ -35,7 +36,7 @@ class ReplySlot;
 class Worker;
 struct RedisCommand;
 
-class RedisSession final : public backends::ReplyStream {
+class RedisSession final : public backends::ReplyStream, public backends::WriteBatcher::Writer {
 public:
     RedisSession(Worker& worker, const routing::ListenerTopology& listener, evutil_socket_t fd,
                  uint64_t id);
@@ -46,6 +47,7 @@ public:
     // Called by slots (see reply_slot.h).
     backends::DirectReply claim_direct_reply(ReplySlot* slot);
     void on_direct_replies_appended() override;
+    void flush_writes() override;
     void on_reply_bytes(ReplySlot* slot, evbuffer* from, size_t length);
     void on_reply_error(ReplySlot* slot, std::string_view error);
     void on_slot_done(ReplySlot* slot);

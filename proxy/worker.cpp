@@ -36,6 +36,7 @@ Worker::Worker(uint32_t index, uint32_t worker_count,
     stop_event_ = event_new(base_, stop_fd_, EV_READ, stop_cb, this);
     event_add(stop_event_, nullptr);
     drain_timer_ = evtimer_new(base_, drain_deadline_cb, this);
+    writes_ = std::make_unique<backends::WriteBatcher>(base_);
 
     for (const ListenSocket& socket : sockets) {
         auto context = std::make_unique<ListenerContext>(ListenerContext{this, socket.listener, nullptr});
@@ -52,7 +53,8 @@ Worker::Worker(uint32_t index, uint32_t worker_count,
         for (size_t server = 0; server < endpoints[pool].size(); ++server) {
             for (uint32_t i = 0; i < per_server; ++i) {
                 backends_[pool][server].push_back(
-                    std::make_unique<backends::BackendConnection>(base_, endpoints[pool][server]));
+                    std::make_unique<backends::BackendConnection>(base_, *writes_,
+                                                                  endpoints[pool][server]));
             }
         }
     }
@@ -66,6 +68,7 @@ Worker::~Worker() {
     backends_.clear();
     for (RedisSession* session : sessions_) delete session;
     sessions_.clear();
+    writes_.reset();
     event_free(stop_event_);
     event_free(drain_timer_);
     close(stop_fd_);

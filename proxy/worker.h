@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backends/backend_connection.h"
+#include "backends/write_batcher.h"
 #include "proxy/proxy_stats.h"
 #include "proxy/reply_slot.h"
 #include "routing/topology.h"
@@ -43,6 +44,7 @@ public:
     event_base* base() const { return base_; }
     const routing::Topology& topology() const { return *topology_; }
     SlotPool& slots() { return slots_; }
+    backends::WriteBatcher& writes() { return *writes_; }
     WorkerStats& stats() { return *stats_.workers[index_]; }
     const ProxyStats& proxy_stats() const { return stats_; }
 
@@ -76,6 +78,7 @@ private:
     int stop_fd_;
     event* stop_event_;
     event* drain_timer_;
+    std::unique_ptr<backends::WriteBatcher> writes_;
     bool draining_ = false;
     uint64_t next_client_ = 0;
     std::vector<std::unique_ptr<ListenerContext>> listeners_;

@@ -91,6 +91,7 @@ cleanup() {
   local pid
   trap - EXIT INT TERM
   set +e
+  [[ -n ${bench_pid:-} ]] && kill -TERM "$bench_pid" 2>/dev/null
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for _ in $(seq 50); do
     local alive=0
@@ -148,11 +149,16 @@ t_start=$SECONDS
 
 declare -A used_ports=()
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Ports come from below the kernel's ephemeral range, so that no outgoing connection (such as
+# redis-benchmark's own) can hold them.
+read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
+port_low=10000 port_span=$((ephemeral_low - 10000))
+((port_span >= 1000)) || port_low=20000 port_span=20000
 picked_port=''
 pick_port() {  # sets picked_port (not echoed: used_ports must be updated in this shell)
   local p
   for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((port_low + RANDOM % port_span))
     [[ -n ${used_ports[$p]:-} ]] && continue
     port_in_use "$p" && continue
     used_ports[$p]=1
@@ -326,6 +332,19 @@ us_per_req() {  # TICKS REQUESTS
   awk -v d="$1" -v hz="$clk_tck" -v n="$2" 'BEGIN { printf "%.3f", d / hz * 1e6 / n }'
 }
 
+# bench_run OUTFILE PORT TEST PIPELINE REQUESTS: runs redis-benchmark (under timeout) in the
+# background and waits for it, so that a signal stops the script at once (cleanup kills it).
+bench_pid=''
+bench_run() {
+  local rc=0
+  # shellcheck disable=SC2046
+  timeout "$RUN_TIMEOUT" $(bench_cmd "$2" "$3" "$4" "$5") >"$1" 2>>"$work/benchmark.err" &
+  bench_pid=$!
+  wait "$bench_pid" || rc=$?
+  bench_pid=''
+  return "$rc"
+}
+
 results="$work/results.tsv"
 : >"$results"
 warnings=()
@@ -341,12 +360,11 @@ run_one() {
   c0=$(children_ticks)
   r0=$(cpu_ticks "$redis_pid")
   [[ -n $ppid ]] && p0=$(cpu_ticks "$ppid")
-  # shellcheck disable=SC2046
-  if ! out=$(timeout "$RUN_TIMEOUT" $(bench_cmd "$port" "$test" "$pipeline" "$n") \
-               2>>"$work/benchmark.err"); then
+  if ! bench_run "$work/run.csv" "$port" "$test" "$pipeline" "$n"; then
     warnings+=("$target $test P$pipeline round $round: redis-benchmark failed or timed out")
     return 0
   fi
+  out=$(<"$work/run.csv")
   r1=$(cpu_ticks "$redis_pid")
   [[ -n $ppid ]] && p1=$(cpu_ticks "$ppid")
   c1=$(children_ticks)
@@ -379,13 +397,9 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 # Fill the key space first so GETs find values (as SETs through any target would leave it),
 # then warm every target up (connections made, code and caches hot).
 note "prefilling $KEYSPACE keys and warming up"
-# shellcheck disable=SC2046
-timeout "$RUN_TIMEOUT" $(bench_cmd "$redis_port" set 16 $((KEYSPACE * 5))) >/dev/null 2>&1 ||
-  die "prefill failed"
+bench_run /dev/null "$redis_port" set 16 $((KEYSPACE * 5)) || die "prefill failed"
 for t in "${targets[@]}"; do
-  # shellcheck disable=SC2046
-  timeout "$RUN_TIMEOUT" $(bench_cmd "${target_port[$t]}" get 1 20000) >/dev/null 2>&1 ||
-    die "warm-up through $t failed"
+  bench_run /dev/null "${target_port[$t]}" get 1 20000 || die "warm-up through $t failed"
 done
 
 stopped_early=''

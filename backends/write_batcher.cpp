@@ -1,0 +1,56 @@
+#include "backends/write_batcher.h"
+
+#include <event2/buffer.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace shardproxy::backends {
+
+WriteBatcher::WriteBatcher(event_base* base) : event_(event_new(base, -1, 0, run_cb, this)) {}
+
+WriteBatcher::~WriteBatcher() { event_free(event_); }
+
+void WriteBatcher::schedule(Writer* writer) {
+    if (writer->queued_) return;
+    writer->queued_ = true;
+    queue_.push_back(writer);
+    // Active events run after those already due in this turn, so every read callback of the
+    // turn has appended its bytes before anything is written.
+    if (queue_.size() == 1) event_active(event_, EV_WRITE, 0);
+}
+
+void WriteBatcher::cancel(Writer* writer) {
+    if (!writer->queued_) return;
+    writer->queued_ = false;
+    std::replace(queue_.begin(), queue_.end(), writer, static_cast<Writer*>(nullptr));
+    std::replace(running_.begin(), running_.end(), writer, static_cast<Writer*>(nullptr));
+}
+
+void WriteBatcher::run_cb(evutil_socket_t, short, void* self) {
+    auto* batcher = static_cast<WriteBatcher*>(self);
+    batcher->running_.swap(batcher->queue_);
+    // Index, not iterator: a flush may cancel writers further down the list.
+    for (size_t i = 0; i < batcher->running_.size(); ++i) {
+        Writer* writer = batcher->running_[i];
+        if (writer == nullptr) continue;
+        writer->queued_ = false;
+        writer->flush_writes();
+    }
+    batcher->running_.clear();
+}
+
+void WriteBatcher::write_now(bufferevent* bev) {
+    evbuffer* output = bufferevent_get_output(bev);
+    if (evbuffer_get_length(output) == 0) return;
+    const int written = evbuffer_write(output, bufferevent_getfd(bev));
+    // On EAGAIN, or on a real error, the bufferevent takes over: it retries when writable, or
+    // meets the error itself and reports it through the owner's event callback.
+    if (written < 0 || evbuffer_get_length(output) > 0) bufferevent_enable(bev, EV_WRITE);
+}
+
+void WriteBatcher::write_drained(bufferevent* bev) {
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) bufferevent_disable(bev, EV_WRITE);
+}
+
+}  // namespace shardproxy::backends
