@@ -43,7 +43,11 @@ void WriteBatcher::run_cb(evutil_socket_t, short, void* self) {
 void WriteBatcher::write_now(bufferevent* bev) {
     evbuffer* output = bufferevent_get_output(bev);
     if (evbuffer_get_length(output) == 0) return;
+    // A socket bufferevent keeps its output's front frozen so only it drains the buffer; it
+    // thaws it the same way around its own writes.
+    evbuffer_unfreeze(output, 1);
     const int written = evbuffer_write(output, bufferevent_getfd(bev));
+    evbuffer_freeze(output, 1);
     // On EAGAIN, or on a real error, the bufferevent takes over: it retries when writable, or
     // meets the error itself and reports it through the owner's event callback.
     if (written < 0 || evbuffer_get_length(output) > 0) bufferevent_enable(bev, EV_WRITE);

@@ -48,8 +48,9 @@ RedisSession::RedisSession(Worker& worker, const routing::ListenerTopology& list
       parser_(worker.topology().config().proxy.max_request_bytes) {
     bufferevent_setcb(bev_, read_cb, write_cb, event_cb, this);
     bufferevent_setwatermark(bev_, EV_WRITE, kMaxBufferedReplyBytes / 2, 0);
-    // Writes are made by flush_writes at the end of each loop turn; the bufferevent watches
-    // for writability only while a reply did not fit the socket.
+    // Writes are made by flush_writes at the end of each loop turn; the bufferevent (write-
+    // enabled when new) watches for writability only while a reply did not fit the socket.
+    bufferevent_disable(bev_, EV_WRITE);
     bufferevent_enable(bev_, EV_READ);
 }
 
