@@ -1,5 +1,7 @@
 #include "backends/backend_connection.h"
 
+#include "backends/socket_reader.h"
+
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +19,8 @@ constexpr uint32_t kMaxRetryDelayMs = 1000;
 // A backend that has left its oldest request unanswered this long past the deadline is taken
 // for hung, and the connection is replaced.
 constexpr uint64_t kMinStuckGraceMs = 1000;
+// One recv per readiness event takes up to this much.
+constexpr size_t kReadBytes = 64 * 1024;
 
 uint64_t now_ms() {
     timespec ts{};
@@ -35,6 +39,7 @@ BackendConnection::BackendConnection(event_base* base, WriteBatcher& writes,
     : base_(base),
       writes_(writes),
       endpoint_(endpoint),
+      input_(evbuffer_new()),
       deadline_timer_(evtimer_new(base, deadline_cb, this)),
       retry_timer_(evtimer_new(base, retry_cb, this)),
       retry_delay_ms_(kFirstRetryDelayMs),
@@ -45,17 +50,18 @@ BackendConnection::BackendConnection(event_base* base, WriteBatcher& writes,
 BackendConnection::~BackendConnection() {
     writes_.cancel(this);
     fail_all_waiting("ERR backend " + endpoint_.label + " connection closed: proxy shutting down");
-    if (bev_ != nullptr) bufferevent_free(bev_);
+    close_socket();
+    evbuffer_free(input_);
     event_free(deadline_timer_);
     event_free(retry_timer_);
 }
 
 void BackendConnection::connect() {
     bev_ = bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE);
-    bufferevent_setcb(bev_, read_cb, write_cb, event_cb, this);
+    bufferevent_setcb(bev_, nullptr, write_cb, event_cb, this);
     // Writability tells when the connect completes; once connected, requests are written by
     // flush_writes at the end of each loop turn.
-    bufferevent_enable(bev_, EV_READ | EV_WRITE);
+    bufferevent_enable(bev_, EV_WRITE);
     // The write timeout bounds the connect; it is lifted once connected.
     const timeval connect_timeout = to_timeval(endpoint_.timeout_ms);
     bufferevent_set_timeouts(bev_, nullptr, &connect_timeout);
@@ -114,7 +120,7 @@ void BackendConnection::on_deadline() {
 }
 
 void BackendConnection::on_read() {
-    evbuffer* in = bufferevent_get_input(bev_);
+    evbuffer* in = input_;
     // Replies claimed for one client buffer accumulate at the front of `in` and move together.
     DirectRun run;
     while (true) {
@@ -185,6 +191,9 @@ void BackendConnection::on_event(short what) {
         retry_delay_ms_ = kFirstRetryDelayMs;
         bufferevent_set_timeouts(bev_, nullptr, nullptr);
         WriteBatcher::write_drained(bev_);
+        // Reading is ours, one recv per readiness event (backends/socket_reader.h).
+        read_event_ = event_new(base_, bufferevent_getfd(bev_), EV_READ | EV_PERSIST, readable_cb, this);
+        event_add(read_event_, nullptr);
         if (endpoint_.address.family() != AF_UNIX) {
             const int one = 1;
             setsockopt(bufferevent_getfd(bev_), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -208,10 +217,7 @@ void BackendConnection::flush_writes() {
 void BackendConnection::fail(const std::string& reason) {
     const bool was_connected = state_ == State::connected;
     writes_.cancel(this);
-    if (bev_ != nullptr) {
-        bufferevent_free(bev_);
-        bev_ = nullptr;
-    }
+    close_socket();
     framer_.reset();
     state_ = State::down;
     unavailable_error_ = "ERR backend " + endpoint_.label + " is unavailable: " + reason;
@@ -238,8 +244,33 @@ void BackendConnection::fail_all_waiting(const std::string& error) {
 
 void BackendConnection::on_retry() { connect(); }
 
-void BackendConnection::read_cb(bufferevent*, void* self) {
-    static_cast<BackendConnection*>(self)->on_read();
+void BackendConnection::readable_cb(evutil_socket_t fd, short, void* self) {
+    auto* connection = static_cast<BackendConnection*>(self);
+    switch (read_once(fd, connection->input_, kReadBytes)) {
+    case ReadOutcome::data:
+        connection->on_read();
+        return;
+    case ReadOutcome::nothing_yet:
+        return;
+    case ReadOutcome::closed:
+        connection->fail("closed by the backend");
+        return;
+    case ReadOutcome::failed:
+        connection->fail(std::strerror(errno));
+        return;
+    }
+}
+
+void BackendConnection::close_socket() {
+    if (read_event_ != nullptr) {
+        event_free(read_event_);
+        read_event_ = nullptr;
+    }
+    if (bev_ != nullptr) {
+        bufferevent_free(bev_);
+        bev_ = nullptr;
+    }
+    evbuffer_drain(input_, evbuffer_get_length(input_));
 }
 void BackendConnection::write_cb(bufferevent* bev, void*) { WriteBatcher::write_drained(bev); }
 

@@ -71,6 +71,7 @@ private:
     void connect();
     void on_read();
     void flush_run(evbuffer* in, DirectRun& run);
+    void close_socket();
     void on_event(short what);
     void on_deadline();
     void on_retry();
@@ -78,7 +79,7 @@ private:
     void fail_all_waiting(const std::string& error);
     void arm_deadline_timer();
 
-    static void read_cb(bufferevent*, void* self);
+    static void readable_cb(evutil_socket_t fd, short, void* self);
     static void write_cb(bufferevent*, void* self);
     static void event_cb(bufferevent*, short what, void* self);
     static void deadline_cb(evutil_socket_t, short, void* self);
@@ -87,7 +88,9 @@ private:
     event_base* base_;
     WriteBatcher& writes_;
     BackendEndpoint endpoint_;
-    bufferevent* bev_ = nullptr;
+    bufferevent* bev_ = nullptr;  // connects and writes
+    evbuffer* input_;             // replies not yet handed on
+    event* read_event_ = nullptr;
     event* deadline_timer_;
     event* retry_timer_;
     State state_ = State::down;

@@ -1,6 +1,8 @@
 #include "proxy/redis_session.h"
 
+
 #include "backends/backend_connection.h"
+#include "backends/socket_reader.h"
 #include "proxy/redis_command.h"
 #include "proxy/redis_local_commands.h"
 #include "proxy/reply_slot.h"
@@ -14,6 +16,9 @@ namespace {
 // Flow control: past either limit the session stops reading until replies drain.
 constexpr uint32_t kMaxInFlightRequests = 1024;
 constexpr size_t kMaxBufferedReplyBytes = 8 * 1024 * 1024;
+
+// One recv per readiness event takes up to this much.
+constexpr size_t kReadBytes = 16 * 1024;
 
 constexpr std::string_view kCrossSlot = "CROSSSLOT Keys in request don't hash to the same server";
 
@@ -44,14 +49,17 @@ RedisSession::RedisSession(Worker& worker, const routing::ListenerTopology& list
     : worker_(worker),
       listener_(listener),
       bev_(bufferevent_socket_new(worker.base(), fd, BEV_OPT_CLOSE_ON_FREE)),
+      input_(evbuffer_new()),
+      read_event_(event_new(worker.base(), fd, EV_READ | EV_PERSIST, readable_cb, this)),
       id_(id),
       parser_(worker.topology().config().proxy.max_request_bytes) {
-    bufferevent_setcb(bev_, read_cb, write_cb, event_cb, this);
+    // The bufferevent only writes: flush_writes at the end of each loop turn, and the
+    // bufferevent itself (write-enabled when new) only while a reply did not fit the socket.
+    // Reading is ours (backends/socket_reader.h).
+    bufferevent_setcb(bev_, nullptr, write_cb, event_cb, this);
     bufferevent_setwatermark(bev_, EV_WRITE, kMaxBufferedReplyBytes / 2, 0);
-    // Writes are made by flush_writes at the end of each loop turn; the bufferevent (write-
-    // enabled when new) watches for writability only while a reply did not fit the socket.
-    bufferevent_disable(bev_, EV_WRITE);
-    bufferevent_enable(bev_, EV_READ);
+    bufferevent_disable(bev_, EV_READ | EV_WRITE);
+    event_add(read_event_, nullptr);
 }
 
 RedisSession::~RedisSession() {
@@ -62,11 +70,13 @@ RedisSession::~RedisSession() {
         slot->release();
         slot = next;
     }
+    event_free(read_event_);
+    evbuffer_free(input_);
     bufferevent_free(bev_);
 }
 
 void RedisSession::process_input() {
-    evbuffer* input = bufferevent_get_input(bev_);
+    evbuffer* input = input_;
     const size_t available = evbuffer_get_length(input);
     if (available < bytes_needed_) return;
     // Every complete request is parsed in place (pullup is free when the data is one chunk
@@ -358,14 +368,14 @@ void RedisSession::update_flow_control() {
     if (!reading_paused_) {
         if (in_flight_ < kMaxInFlightRequests && buffered < kMaxBufferedReplyBytes) return;
         reading_paused_ = true;
-        bufferevent_disable(bev_, EV_READ);
+        event_del(read_event_);
         return;
     }
     // Resume only well below the limits, so a client at the limit does not flip reading on
     // and off for every reply.
     if (in_flight_ > kMaxInFlightRequests / 2 || buffered > kMaxBufferedReplyBytes / 2) return;
     reading_paused_ = false;
-    bufferevent_enable(bev_, EV_READ);
+    event_add(read_event_, nullptr);
     // Requests may already sit in the input buffer; no read event will announce them.
     if (!processing_) {
         processing_ = true;
@@ -376,13 +386,13 @@ void RedisSession::update_flow_control() {
 
 void RedisSession::stop_reading() {
     closing_ = true;
-    bufferevent_disable(bev_, EV_READ);
+    event_del(read_event_);
     if (head_ == nullptr) close_when_flushed();
 }
 
 void RedisSession::close_when_flushed() {
     closing_ = true;
-    bufferevent_disable(bev_, EV_READ);
+    event_del(read_event_);
     bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
     // The bufferevent drains what is left; destruction happens in the write callback, never
     // deep inside a parse or a reply.
@@ -390,11 +400,21 @@ void RedisSession::close_when_flushed() {
     bufferevent_trigger(bev_, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
-void RedisSession::read_cb(bufferevent*, void* self) {
+void RedisSession::readable_cb(evutil_socket_t fd, short, void* self) {
     auto* session = static_cast<RedisSession*>(self);
-    session->processing_ = true;
-    session->process_input();
-    session->processing_ = false;
+    switch (backends::read_once(fd, session->input_, kReadBytes)) {
+    case backends::ReadOutcome::data:
+        session->processing_ = true;
+        session->process_input();
+        session->processing_ = false;
+        return;
+    case backends::ReadOutcome::nothing_yet:
+        return;
+    case backends::ReadOutcome::closed:
+    case backends::ReadOutcome::failed:
+        session->worker_.close_session(session);
+        return;
+    }
 }
 
 void RedisSession::write_cb(bufferevent*, void* self) {

@@ -15,6 +15,7 @@
 // errors fill their slot at once. The session stops reading while too many requests are in
 // flight or too many reply bytes wait for a slow client, so memory stays bounded.
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include <cstdint>
 #include <span>
@@ -93,13 +94,15 @@ private:
     void update_flow_control();
     void close_when_flushed();
 
-    static void read_cb(bufferevent*, void* self);
+    static void readable_cb(evutil_socket_t fd, short, void* self);
     static void write_cb(bufferevent*, void* self);
     static void event_cb(bufferevent*, short what, void* self);
 
     Worker& worker_;
     const routing::ListenerTopology& listener_;
-    bufferevent* bev_;
+    bufferevent* bev_;     // the socket, for writing
+    evbuffer* input_;      // what the client sent and the parser has not used up
+    event* read_event_;
     uint64_t id_;
     RespRequestParser parser_;
     size_t bytes_needed_ = 1;
