@@ -19,8 +19,10 @@ constexpr uint32_t kMaxRetryDelayMs = 1000;
 // A backend that has left its oldest request unanswered this long past the deadline is taken
 // for hung, and the connection is replaced.
 constexpr uint64_t kMinStuckGraceMs = 1000;
-// One recv per readiness event takes up to this much.
-constexpr size_t kReadBytes = 64 * 1024;
+// One recv per readiness event takes up to this much. Larger reads are not cheaper: libevent
+// rounds a chunk up to the next power of two, and glibc hands chunks of 64 KiB and more back
+// to the kernel when they are freed (madvise), so every read would fault its pages in again.
+constexpr size_t kReadBytes = 16 * 1024;
 
 uint64_t now_ms() {
     timespec ts{};

@@ -1,6 +1,7 @@
 #include "proxy/process.h"
 
 #include <event2/event.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,6 +11,8 @@
 
 namespace shardproxy::proxy {
 namespace {
+
+constexpr int kKeptFreeHeapBytes = 64 * 1024 * 1024;
 
 std::string endpoint_label(const conf::ServerConfig& server) {
     const std::string address = server.address.to_string();
@@ -57,6 +60,11 @@ void on_hangup(evutil_socket_t, short, void*) {
 
 int run_proxy(conf::Config config) {
     signal(SIGPIPE, SIG_IGN);
+    // libevent allocates and frees a buffer chunk for nearly every read and write. With glibc's
+    // default trim threshold, freeing them often shrinks a worker's heap (madvise) only for the
+    // next read to fault the same pages back in: measured at up to half the proxy's CPU time at
+    // one request per read. Keeping up to this much free memory per arena avoids that churn.
+    mallopt(M_TRIM_THRESHOLD, kKeptFreeHeapBytes);
 
     std::string error;
     auto topology = routing::Topology::build(std::move(config), error);
