@@ -169,7 +169,7 @@ TEST_CASE("the demo config file runs three named redis servers behind one listen
     CHECK(config.listeners[0].protocol == Protocol::redis);
     REQUIRE(config.pools.size() == 1);
     const PoolConfig& pool = config.pools[0];
-    CHECK(pool.hash == "fnv1a_64");
+    CHECK(pool.hash == "md5");
     CHECK(pool.distribution == "ketama");
     REQUIRE(pool.servers.size() == 3);
     const char* names[] = {"cache-a", "cache-b", "cache-c"};
