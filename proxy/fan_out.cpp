@@ -2,6 +2,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+
 #include "proxy/resp_writer.h"
 
 namespace shardproxy::proxy {
@@ -77,8 +79,10 @@ void FanOut::merge(evbuffer* out, std::string_view command) const {
         }
         return;
     }
-    const std::string unexpected =
-        "ERR backend returned an unexpected reply to '" + std::string(command) + "'";
+    // Subcommands are named as clients type them: "script load", not "script|load".
+    std::string shown(command);
+    std::replace(shown.begin(), shown.end(), '|', ' ');
+    const std::string unexpected = "ERR backend returned an unexpected reply to '" + shown + "'";
     switch (rule_) {
     case MergeRule::array_in_key_order: {
         for (const KeyOrigin& origin : key_origins_) {
@@ -113,8 +117,7 @@ void FanOut::merge(evbuffer* out, std::string_view command) const {
     case MergeRule::none: {
         for (const Child& child : children_) {
             if (!same_reply(child.reply, children_.front().reply)) {
-                resp::append_error(out, "ERR backends answered '" + std::string(command) +
-                                            "' differently");
+                resp::append_error(out, "ERR backends answered '" + shown + "' differently");
                 return;
             }
         }
