@@ -79,10 +79,12 @@ evbuffer* BackendConnection::request_buffer() {
 }
 
 void BackendConnection::await_reply(ReplySink* sink, uint32_t child, bool parsed) {
-    waiting_.push_back(Waiting{sink, child, parsed, now_ms() + endpoint_.timeout_ms});
+    const uint64_t deadline = now_ms() + endpoint_.timeout_ms;
+    waiting_.push_back(Waiting{sink, child, parsed, deadline});
     // While connecting, the bufferevent sends what is queued as soon as the connect completes.
     if (state_ == State::connected) writes_.schedule(this);
-    if (!evtimer_pending(deadline_timer_, nullptr)) arm_deadline_timer();
+    // The timer may be set for a later moment (the hung-backend check of a timed-out request).
+    if (!evtimer_pending(deadline_timer_, nullptr) || deadline < timer_due_ms_) arm_deadline_timer();
 }
 
 void BackendConnection::arm_deadline_timer() {
@@ -99,6 +101,7 @@ void BackendConnection::arm_deadline_timer() {
     const uint64_t now = now_ms();
     const timeval delay = to_timeval(when > now ? when - now : 0);
     evtimer_add(deadline_timer_, &delay);
+    timer_due_ms_ = when;
 }
 
 void BackendConnection::on_deadline() {
@@ -139,6 +142,7 @@ void BackendConnection::on_read() {
         const auto result = framer_.next(in, run.bytes, entry.parsed, length, object);
         if (result == RedisReplyFramer::Result::need_more) break;
         if (result == RedisReplyFramer::Result::protocol_error) {
+            flush_run(in, run);  // replies claimed before the bad one are whole: deliver them
             fail("protocol error in reply: " + std::string(framer_.error()));
             return;
         }

@@ -97,6 +97,7 @@ private:
     RedisReplyFramer framer_;
     RingQueue<Waiting> waiting_;
     size_t timed_out_ = 0;  // the oldest `timed_out_` entries of waiting_ have no sink
+    uint64_t timer_due_ms_ = 0;  // when deadline_timer_ fires, while it is pending
     uint32_t retry_delay_ms_;
     std::string unavailable_error_;
     std::string timeout_error_;

@@ -45,6 +45,7 @@ private:
     redisReply* parse(evbuffer* in, size_t offset, size_t length);
 
     size_t scanned_ = 0;          // bytes of the current reply already scanned
+    size_t line_checked_ = 0;     // bytes of an unfinished line already searched for its end
     std::vector<int64_t> open_;   // elements still due in each open array, innermost last
     std::string error_;
     redisReader* reader_;

@@ -85,7 +85,6 @@ void RedisSession::process_input() {
     // per-request cost of a pipeline low.
     const char* data = reinterpret_cast<const char*>(evbuffer_pullup(input, -1));
     size_t parsed = 0;
-    InputRun run;
     while (!closing_ && !reading_paused_) {
         const std::string_view unparsed(data + parsed, available - parsed);
         if (unparsed.empty() || unparsed.size() < bytes_needed_) break;
@@ -98,7 +97,7 @@ void RedisSession::process_input() {
         if (status == RespRequestParser::Status::error) {
             // After a framing error the stream cannot be resynchronised: answer and hang up,
             // as redis-server does.
-            flush_input_run(input, run);
+            flush_input_run();
             evbuffer_drain(input, evbuffer_get_length(input));
             reply_error("ERR " + parser_.error());
             close_when_flushed();
@@ -110,23 +109,23 @@ void RedisSession::process_input() {
             worker_.stats().bump_commands();
             execute(request.args, request);
         }
-        if (forward_to_ != run.target) flush_input_run(input, run);
-        run.target = forward_to_;
-        run.bytes += request.wire_bytes;
+        if (forward_to_ != input_run_.target) flush_input_run();
+        input_run_.target = forward_to_;
+        input_run_.bytes += request.wire_bytes;
         parsed += request.wire_bytes;
         update_flow_control();
     }
-    flush_input_run(input, run);
+    flush_input_run();
 }
 
-void RedisSession::flush_input_run(evbuffer* input, InputRun& run) {
-    if (run.bytes == 0) return;
-    if (run.target != nullptr) {
-        evbuffer_remove_buffer(input, run.target, run.bytes);
+void RedisSession::flush_input_run() {
+    if (input_run_.bytes == 0) return;
+    if (input_run_.target != nullptr) {
+        evbuffer_remove_buffer(input_, input_run_.target, input_run_.bytes);
     } else {
-        evbuffer_drain(input, run.bytes);
+        evbuffer_drain(input_, input_run_.bytes);
     }
-    run.bytes = 0;
+    input_run_.bytes = 0;
 }
 
 void RedisSession::execute(std::span<const std::string_view> args, const RespRequest& request) {
@@ -192,6 +191,8 @@ void RedisSession::send_whole(Placement target, std::span<const std::string_view
     }
     ReplySlot* slot = push_slot();
     if (request.is_inline) {
+        // Earlier requests still waiting in the input run must reach the backend first.
+        flush_input_run();
         resp::append_command(out, args);
     } else {
         forward_to_ = out;  // the wire bytes move over unchanged once parsing is done with them
@@ -237,6 +238,9 @@ void RedisSession::route_broadcast(const RedisCommand& command,
 
 void RedisSession::fan_out(const RedisCommand& command, std::span<const std::string_view> args,
                            uint32_t children) {
+    // Earlier requests still waiting in the input run must reach their backend before the
+    // sub-requests do, or replies would be matched to the wrong requests.
+    flush_input_run();
     ReplySlot* slot = push_slot();
     slot->fan_out = std::make_unique<FanOut>(command.merge, children);
     slot->command_name = command.name;
@@ -411,6 +415,10 @@ void RedisSession::readable_cb(evutil_socket_t fd, short, void* self) {
     case backends::ReadOutcome::nothing_yet:
         return;
     case backends::ReadOutcome::closed:
+        // A client may shut down its sending side and still wait for the replies to what it
+        // sent (printf ... | nc -N); answer those, then close, as redis-server does.
+        session->stop_reading();
+        return;
     case backends::ReadOutcome::failed:
         session->worker_.close_session(session);
         return;

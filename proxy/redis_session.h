@@ -74,7 +74,8 @@ private:
     };
 
     void process_input();
-    void flush_input_run(evbuffer* input, InputRun& run);
+    // Moves the run's bytes out; also needed before anything else is written to a backend.
+    void flush_input_run();
     void execute(std::span<const std::string_view> args, const RespRequest& request);
     Placement place(std::string_view key) const;
     void route_keyed(std::span<const std::string_view> args, const RespRequest& request);
@@ -114,6 +115,7 @@ private:
     bool closing_ = false;     // QUIT, protocol error or shutdown: no more requests
     std::string name_;         // CLIENT SETNAME
     evbuffer* forward_to_ = nullptr;  // set by execute when the request's bytes go out as is
+    InputRun input_run_;              // parsed requests whose bytes have not left input_ yet
 
     // Scratch space reused by every request, so routing does not allocate.
     std::vector<uint32_t> key_indices_;

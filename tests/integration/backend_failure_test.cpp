@@ -93,3 +93,25 @@ TEST_CASE("a backend that is down when the proxy starts is retried until it come
     }
     CHECK(served);
 }
+
+TEST_CASE("a request sent while an earlier one is already timed out still times out on time") {
+    RedisCluster cluster({.servers = 1, .workers = 1, .timeout_ms = 300});
+    Client slow(cluster.proxy_port(), 5000);
+    Client later(cluster.proxy_port(), 5000);
+    later.command({"SET", "ontime", "v"});
+    // Keeps redis-server busy for a second.
+    redisAppendCommand(slow.context(), "EVAL %s 0",
+                       "local t = redis.call('TIME') while true do local n = redis.call('TIME') "
+                       "if (n[1] - t[1]) * 1000000 + n[2] - t[2] > 1000000 then break end end return 1");
+    int written = 0;
+    while (!written) REQUIRE(redisBufferWrite(slow.context(), &written) == REDIS_OK);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the EVAL has timed out by now
+    const auto start = Clock::now();
+    auto reply = later.command({"GET", "ontime"});
+    CHECK(describe(reply.get()).ends_with("timed out"));
+    CHECK(elapsed_ms(start) < 550);  // answered at its own deadline, not when redis frees up
+    void* late = nullptr;
+    REQUIRE(redisGetReply(slow.context(), &late) == REDIS_OK);
+    CHECK(describe(static_cast<redisReply*>(late)).ends_with("timed out"));
+    freeReplyObject(late);
+}

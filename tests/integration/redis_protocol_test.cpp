@@ -112,3 +112,58 @@ TEST_CASE("a deeply nested reply is forwarded whole and later requests still get
                        "EVAL \"return {{{{{{{{{{{{1}}}}}}}}}}}}\" 0\r\nEVAL \"return 'next'\" 0\r\n") ==
           nested + "$4\r\nnext\r\n");
 }
+
+TEST_CASE("requests forwarded as they are and requests the proxy rewrites keep their order") {
+    Client client(cluster().proxy_port());
+    const auto keys = cluster().one_key_per_server("order:");
+    for (const auto& key : keys) client.command({"SET", key, "v-" + key});
+    // One packet: a forwarded GET, then an inline GET (re-encoded) for the same server.
+    CHECK(raw_exchange(cluster().proxy_port(), "*2\r\n$3\r\nGET\r\n$" +
+                                                   std::to_string(keys[0].size()) + "\r\n" + keys[0] +
+                                                   "\r\nGET " + keys[0] + "\r\n") ==
+          "$" + std::to_string(keys[0].size() + 2) + "\r\nv-" + keys[0] + "\r\n$" +
+              std::to_string(keys[0].size() + 2) + "\r\nv-" + keys[0] + "\r\n");
+    // One packet: a forwarded GET, then a split MGET and a broadcast DBSIZE.
+    const std::string value0 = "v-" + keys[0];
+    const std::string value1 = "v-" + keys[1];
+    const std::string reply = raw_exchange(
+        cluster().proxy_port(),
+        "*2\r\n$3\r\nGET\r\n$" + std::to_string(keys[0].size()) + "\r\n" + keys[0] + "\r\n" +
+            "*3\r\n$4\r\nMGET\r\n$" + std::to_string(keys[0].size()) + "\r\n" + keys[0] + "\r\n$" +
+            std::to_string(keys[1].size()) + "\r\n" + keys[1] + "\r\n" + "*1\r\n$6\r\nDBSIZE\r\n");
+    const std::string expected_prefix = "$" + std::to_string(value0.size()) + "\r\n" + value0 +
+                                        "\r\n*2\r\n$" + std::to_string(value0.size()) + "\r\n" +
+                                        value0 + "\r\n$" + std::to_string(value1.size()) + "\r\n" +
+                                        value1 + "\r\n:";
+    CHECK(reply.starts_with(expected_prefix));
+    for (const auto& key : keys) client.command({"DEL", key});
+}
+
+TEST_CASE("a client that shuts down its sending side still gets the replies to what it sent") {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(cluster().proxy_port()));
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    const std::string wire = "SET halfclose 1\r\nGET halfclose\r\nPING\r\n";
+    REQUIRE(send(fd, wire.data(), wire.size(), 0) == static_cast<ssize_t>(wire.size()));
+    shutdown(fd, SHUT_WR);
+    std::string received;
+    char buffer[256];
+    ssize_t n;
+    while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0) received.append(buffer, static_cast<size_t>(n));
+    close(fd);
+    CHECK(received == "+OK\r\n$1\r\n1\r\n+PONG\r\n");
+}
+
+TEST_CASE("a status or error line longer than 64 KiB is forwarded without harming the connection") {
+    Client client(cluster().proxy_port());
+    client.command({"SET", "longline:k", "kept"});
+    auto replies = client.pipeline({{"EVAL", "return redis.status_reply(string.rep('x', 70000))", "1", "longline:k"},
+                                    {"EVAL", "return redis.error_reply(string.rep('e', 70000))", "1", "longline:k"},
+                                    {"GET", "longline:k"}});
+    CHECK(describe(replies[0].get()) == "status:" + std::string(70000, 'x'));
+    CHECK(describe(replies[1].get()) == "error:ERR " + std::string(70000, 'e'));  // Redis adds the ERR code
+    CHECK(describe(replies[2].get()) == "string:kept");
+}
