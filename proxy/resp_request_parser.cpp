@@ -37,6 +37,7 @@ RespRequestParser::RespRequestParser(uint64_t max_request_bytes)
     : max_request_bytes_(max_request_bytes) {}
 
 RespRequestParser::Status RespRequestParser::fail(std::string message) {
+    in_progress_ = false;
     error_ = std::move(message);
     return Status::error;
 }
@@ -58,29 +59,39 @@ RespRequestParser::Status RespRequestParser::parse_multibulk(std::string_view da
     const char* base = data.data();
     const size_t size = data.size();
 
-    const char* cr = static_cast<const char*>(std::memchr(base, '\r', size));
-    if (cr == nullptr) {
-        if (size > kMaxLineBytes) return fail("Protocol error: too big mbulk count string");
-        return need(size + 1);
+    if (!in_progress_) {
+        const char* cr = static_cast<const char*>(std::memchr(base, '\r', size));
+        if (cr == nullptr) {
+            if (size > kMaxLineBytes) return fail("Protocol error: too big mbulk count string");
+            return need(size + 1);
+        }
+        const size_t header_end = static_cast<size_t>(cr - base) + 2;
+        if (header_end > size) return need(header_end);
+        int64_t count = 0;
+        if (!parse_integer(base + 1, cr, count) || count > INT32_MAX || base[header_end - 1] != '\n') {
+            return fail("Protocol error: invalid multibulk length");
+        }
+        if (count <= 0) {
+            request.wire_bytes = header_end;
+            return Status::complete;
+        }
+        // The smallest possible argument, "$0\r\n\r\n", is six bytes.
+        if (static_cast<uint64_t>(count) * 6 > max_request_bytes_) {
+            return fail("Protocol error: request is larger than max_request_bytes (" +
+                        std::to_string(max_request_bytes_) + ")");
+        }
+        in_progress_ = true;
+        expected_args_ = count;
+        resume_at_ = header_end;
+        arg_spans_.clear();
+        arg_spans_.reserve(std::min(static_cast<size_t>(count), kMaxReservedArgs));
     }
-    size_t pos = static_cast<size_t>(cr - base) + 2;
-    if (pos > size) return need(pos);
-    int64_t count = 0;
-    if (!parse_integer(base + 1, cr, count) || count > INT32_MAX || base[pos - 1] != '\n') {
-        return fail("Protocol error: invalid multibulk length");
-    }
-    if (count <= 0) {
-        request.wire_bytes = pos;
-        return Status::complete;
-    }
-    // The smallest possible argument, "$0\r\n\r\n", is six bytes.
-    if (static_cast<uint64_t>(count) * 6 > max_request_bytes_) {
-        return fail("Protocol error: request is larger than max_request_bytes (" +
-                    std::to_string(max_request_bytes_) + ")");
-    }
-    args_.reserve(std::min(static_cast<size_t>(count), kMaxReservedArgs));
 
-    for (int64_t i = 0; i < count; ++i) {
+    // Arguments already found in an earlier call are not parsed again, so a request with many
+    // arguments that arrives over many reads costs time in proportion to its size.
+    size_t pos = resume_at_;
+    while (arg_spans_.size() < static_cast<size_t>(expected_args_)) {
+        resume_at_ = pos;
         if (pos >= size) return need(pos + 1);
         if (base[pos] != '$') {
             return fail(std::string("Protocol error: expected '$', got '") + base[pos] + "'");
@@ -107,9 +118,12 @@ RespRequestParser::Status RespRequestParser::parse_multibulk(std::string_view da
         if (base[end - 2] != '\r' || base[end - 1] != '\n') {
             return fail("Protocol error: expected CRLF after bulk string");
         }
-        args_.emplace_back(base + data_start, static_cast<size_t>(length));
+        arg_spans_.push_back(ArgSpan{data_start, static_cast<size_t>(length)});
         pos = end;
     }
+    in_progress_ = false;
+    args_.reserve(arg_spans_.size());
+    for (const ArgSpan& span : arg_spans_) args_.emplace_back(base + span.offset, span.length);
     request.args = args_;
     request.wire_bytes = pos;
     return Status::complete;

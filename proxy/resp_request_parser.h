@@ -27,7 +27,9 @@ public:
     explicit RespRequestParser(uint64_t max_request_bytes);
 
     // Parses one request at the start of data. On complete, args point into data (multibulk)
-    // or into the parser (inline) and stay valid until the next call.
+    // or into the parser (inline) and stay valid until the next call. After need_more, the
+    // next call must pass the same request again, from its first byte, with more bytes after
+    // it (it may be at another address): parsing resumes where it stopped.
     Status parse(std::string_view data, RespRequest& request);
 
     // After need_more: the input length below which another parse cannot make progress.
@@ -41,7 +43,17 @@ private:
     Status fail(std::string message);
     Status need(size_t total_bytes);
 
+    // Where a multibulk request that is still arriving got to, relative to its first byte.
+    struct ArgSpan {
+        size_t offset;
+        size_t length;
+    };
+
     uint64_t max_request_bytes_;
+    bool in_progress_ = false;
+    int64_t expected_args_ = 0;
+    size_t resume_at_ = 0;
+    std::vector<ArgSpan> arg_spans_;
     std::vector<std::string_view> args_;
     std::vector<std::string> inline_storage_;
     size_t bytes_needed_ = 0;

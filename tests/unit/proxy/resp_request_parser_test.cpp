@@ -130,3 +130,19 @@ TEST_CASE("need_more reports how many bytes a large value still needs") {
     CHECK(parser.parse(head, request) == Status::need_more);
     CHECK(parser.bytes_needed() == head.size() - 3 + 100000 + 2);
 }
+
+TEST_CASE("a request with many arguments arriving in pieces resumes where it stopped") {
+    std::string wire = "*20001\r\n$6\r\nEXISTS\r\n";
+    std::vector<std::string> expected{"EXISTS"};
+    for (int i = 0; i < 20000; ++i) {
+        const std::string key = "key:" + std::to_string(i);
+        wire += "$" + std::to_string(key.size()) + "\r\n" + key + "\r\n";
+        expected.push_back(key);
+    }
+    wire += "PING\r\n";
+    const Parsed parsed = parse_in_chunks(wire, 997);
+    CHECK(parsed.error.empty());
+    REQUIRE(parsed.requests.size() == 2);
+    CHECK(parsed.requests[0] == expected);
+    CHECK(parsed.requests[1] == std::vector<std::string>{"PING"});
+}
