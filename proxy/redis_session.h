@@ -13,7 +13,8 @@
 //
 // Every request gets a ReplySlot appended at the tail when it is parsed; local answers and
 // errors fill their slot at once. The session stops reading while too many requests are in
-// flight or too many reply bytes wait for a slow client, so memory stays bounded.
+// flight or too many reply bytes wait for a slow client, so what one client can make the proxy
+// hold is bounded: at most kMaxInFlightRequests replies, plus the output limit.
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
