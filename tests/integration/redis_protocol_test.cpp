@@ -2,8 +2,6 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,12 +26,8 @@ TEST_CASE("a client that writes one byte at a time gets the same replies") {
         "*3\r\n$3\r\nSET\r\n$5\r\nslow1\r\n$5\r\nvalue\r\n"
         "GET slow1\r\n"
         "*2\r\n$4\r\nMGET\r\n$5\r\nslow1\r\n";
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(cluster().proxy_port()));
-    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    const int fd = connect_loopback(cluster().proxy_port());
+    REQUIRE(fd >= 0);
     for (char c : wire) {
         REQUIRE(send(fd, &c, 1, 0) == 1);
         std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -140,12 +134,8 @@ TEST_CASE("requests forwarded as they are and requests the proxy rewrites keep t
 }
 
 TEST_CASE("a client that shuts down its sending side still gets the replies to what it sent") {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(cluster().proxy_port()));
-    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    const int fd = connect_loopback(cluster().proxy_port());
+    REQUIRE(fd >= 0);
     const std::string wire = "SET halfclose 1\r\nGET halfclose\r\nPING\r\n";
     REQUIRE(send(fd, wire.data(), wire.size(), 0) == static_cast<ssize_t>(wire.size()));
     shutdown(fd, SHUT_WR);

@@ -226,7 +226,7 @@ std::vector<ReplyPtr> Client::pipeline(const std::vector<std::vector<std::string
     return replies;
 }
 
-std::string raw_exchange(int port, const std::string& bytes, int wait_ms) {
+int connect_loopback(int port) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -234,8 +234,14 @@ std::string raw_exchange(int port, const std::string& bytes, int wait_ms) {
     addr.sin_port = htons(static_cast<uint16_t>(port));
     if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
         close(fd);
-        return "<connect failed>";
+        return -1;
     }
+    return fd;
+}
+
+std::string raw_exchange(int port, const std::string& bytes, int wait_ms) {
+    const int fd = connect_loopback(port);
+    if (fd < 0) return "<connect failed>";
     size_t sent = 0;
     while (sent < bytes.size()) {
         const ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);

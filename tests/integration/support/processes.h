@@ -112,6 +112,9 @@ private:
     redisContext* context_;
 };
 
+// A connected TCP socket to 127.0.0.1:port, or -1.
+int connect_loopback(int port);
+
 // Reads the whole reply or connection close after sending raw bytes; for protocol tests.
 std::string raw_exchange(int port, const std::string& bytes, int wait_ms = 300);
 
