@@ -49,8 +49,6 @@ public:
 
     void flush_writes() override;
 
-    const BackendEndpoint& endpoint() const { return endpoint_; }
-    size_t waiting() const { return waiting_.size(); }
 
 private:
     enum class State { connecting, connected, down };

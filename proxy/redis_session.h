@@ -56,10 +56,6 @@ public:
 
     // Graceful stop: no new requests; close once every reply is out.
     void stop_reading();
-    bool idle() const { return head_ == nullptr; }
-
-    uint64_t id() const { return id_; }
-    const std::string& name() const { return name_; }
 
 private:
     struct Placement {

@@ -173,3 +173,31 @@ TEST_CASE("large values pass through intact") {
     REQUIRE(reply->type == REDIS_REPLY_STRING);
     CHECK(std::string(reply->str, reply->len) == value);
 }
+
+TEST_CASE("prefix routes send keys to their own pool, the longest prefix winning") {
+    RedisServer main_server;
+    RedisServer session_server;
+    RedisServer admin_server;
+    ShardProxy proxy("[proxy]\nworkers = 2\n[[listener]]\nlisten = \"127.0.0.1:@PORT@\"\n"
+                     "protocol = \"redis\"\npool = \"main\"\n"
+                     "routes = [ { prefix = \"session:\", pool = \"sessions\" },\n"
+                     "           { prefix = \"session:admin:\", pool = \"admin\" } ]\n"
+                     "[pool.main]\nprotocol = \"redis\"\nservers = [\"" + main_server.address() + "\"]\n"
+                     "[pool.sessions]\nprotocol = \"redis\"\nservers = [\"" + session_server.address() + "\"]\n"
+                     "[pool.admin]\nprotocol = \"redis\"\nservers = [\"" + admin_server.address() + "\"]\n");
+    Client client(proxy.port());
+    CHECK(reply_of(client, {"SET", "user:1", "u"}) == "status:OK");
+    CHECK(reply_of(client, {"SET", "session:abc", "s"}) == "status:OK");
+    CHECK(reply_of(client, {"SET", "session:admin:root", "a"}) == "status:OK");
+    Client on_main(main_server.port());
+    Client on_sessions(session_server.port());
+    Client on_admin(admin_server.port());
+    CHECK(reply_of(on_main, {"KEYS", "*"}) == "array[string:user:1]");
+    CHECK(reply_of(on_sessions, {"KEYS", "*"}) == "array[string:session:abc]");
+    CHECK(reply_of(on_admin, {"KEYS", "*"}) == "array[string:session:admin:root]");
+    // Split commands may span pools; other multi-key commands may not.
+    CHECK(reply_of(client, {"MGET", "session:abc", "user:1", "session:admin:root"}) ==
+          "array[string:s,string:u,string:a]");
+    CHECK(reply_of(client, {"RENAME", "user:1", "session:new"}) ==
+          "error:CROSSSLOT Keys in request don't hash to the same server");
+}
