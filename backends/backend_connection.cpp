@@ -1,8 +1,9 @@
 #include "backends/backend_connection.h"
 
+#include "backends/memcache_reply_framer.h"
+#include "backends/redis_reply_framer.h"
 #include "backends/socket_reader.h"
 
-#include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -30,6 +31,11 @@ uint64_t now_ms() {
     return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
 }
 
+std::unique_ptr<ReplyFramer> make_framer(BackendProtocol protocol) {
+    if (protocol == BackendProtocol::memcache) return std::make_unique<MemcacheReplyFramer>();
+    return std::make_unique<RedisReplyFramer>();
+}
+
 timeval to_timeval(uint64_t ms) {
     return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
 }
@@ -44,14 +50,15 @@ BackendConnection::BackendConnection(event_base* base, WriteBatcher& writes,
       input_(evbuffer_new()),
       deadline_timer_(evtimer_new(base, deadline_cb, this)),
       retry_timer_(evtimer_new(base, retry_cb, this)),
+      framer_(make_framer(endpoint.protocol)),
       retry_delay_ms_(kFirstRetryDelayMs),
-      timeout_error_("ERR backend " + endpoint.label + " timed out") {
+      timeout_error_(error_text("timed out")) {
     connect();
 }
 
 BackendConnection::~BackendConnection() {
     writes_.cancel(this);
-    fail_all_waiting("ERR backend " + endpoint_.label + " connection closed: proxy shutting down");
+    fail_all_waiting(error_text("connection closed: proxy shutting down"));
     close_socket();
     evbuffer_free(input_);
     event_free(deadline_timer_);
@@ -138,12 +145,11 @@ void BackendConnection::on_read() {
         // Anything but a claimable reply is handled at the front of the buffer.
         if (entry.parsed || entry.sink == nullptr) flush_run(in, run);
         size_t length = 0;
-        redisReply* object = nullptr;
-        const auto result = framer_.next(in, run.bytes, entry.parsed, length, object);
-        if (result == RedisReplyFramer::Result::need_more) break;
-        if (result == RedisReplyFramer::Result::protocol_error) {
+        const auto result = framer_->next(in, run.bytes, length);
+        if (result == ReplyFramer::Result::need_more) break;
+        if (result == ReplyFramer::Result::protocol_error) {
             flush_run(in, run);  // replies claimed before the bad one are whole: deliver them
-            fail("protocol error in reply: " + std::string(framer_.error()));
+            fail("protocol error in reply: " + framer_->error());
             return;
         }
         waiting_.pop_front();
@@ -151,16 +157,17 @@ void BackendConnection::on_read() {
             // The late reply of a request that was already answered with a timeout.
             --timed_out_;
             evbuffer_drain(in, length);
-            if (object != nullptr) freeReplyObject(object);
             continue;
         }
         if (entry.parsed) {
+            if (!parser_) parser_ = std::make_unique<RedisReplyParser>();
+            redisReply* object = parser_->parse(in, 0, length);
             evbuffer_drain(in, length);
             if (object != nullptr) {
                 entry.sink->on_reply_object(entry.child, object);
             } else {
-                entry.sink->on_failure(entry.child, "ERR backend " + endpoint_.label + " reply: " +
-                                                        std::string(framer_.parse_error()));
+                entry.sink->on_failure(entry.child,
+                                       error_text("reply: " + std::string(RedisReplyParser::error())));
             }
             entry.sink->release();
             continue;
@@ -224,11 +231,10 @@ void BackendConnection::fail(const std::string& reason) {
     const bool was_connected = state_ == State::connected;
     writes_.cancel(this);
     close_socket();
-    framer_.reset();
+    framer_->reset();
     state_ = State::down;
-    unavailable_error_ = "ERR backend " + endpoint_.label + " is unavailable: " + reason;
-    fail_all_waiting("ERR backend " + endpoint_.label +
-                     (was_connected ? " connection lost: " : " connection failed: ") + reason);
+    unavailable_error_ = error_text("is unavailable: " + reason);
+    fail_all_waiting(error_text((was_connected ? "connection lost: " : "connection failed: ") + reason));
     evtimer_del(deadline_timer_);
     const timeval delay = to_timeval(retry_delay_ms_);
     evtimer_add(retry_timer_, &delay);
@@ -249,6 +255,14 @@ void BackendConnection::fail_all_waiting(const std::string& error) {
 }
 
 void BackendConnection::on_retry() { connect(); }
+
+std::string BackendConnection::error_text(std::string_view what) const {
+    const std::string_view kind = endpoint_.protocol == BackendProtocol::memcache ? "SERVER_ERROR" : "ERR";
+    std::string text;
+    text.reserve(kind.size() + endpoint_.label.size() + what.size() + 10);
+    text.append(kind).append(" backend ").append(endpoint_.label).append(" ").append(what);
+    return text;
+}
 
 void BackendConnection::readable_cb(evutil_socket_t fd, short, void* self) {
     auto* connection = static_cast<BackendConnection*>(self);

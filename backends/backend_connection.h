@@ -1,5 +1,6 @@
 #pragma once
-// One persistent, pipelined connection from a worker to one backend Redis server.
+// One persistent, pipelined connection from a worker to one backend server (Redis or memcached:
+// only the reply framing and the wording of errors differ).
 //
 // Requests from many client sessions are appended to one output buffer and leave in a single
 // write at the end of the event-loop turn (WriteBatcher). Replies come back in send order, so each is matched to the oldest
@@ -17,9 +18,11 @@
 #include <event2/event.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
-#include "backends/redis_reply_framer.h"
+#include "backends/redis_reply_parser.h"
+#include "backends/reply_framer.h"
 #include "backends/reply_sink.h"
 #include "backends/ring_queue.h"
 #include "backends/socket_address.h"
@@ -27,10 +30,13 @@
 
 namespace shardproxy::backends {
 
+enum class BackendProtocol { redis, memcache };
+
 struct BackendEndpoint {
     std::string label;  // "cache-a (127.0.0.1:7001)", or the address alone when unnamed
     SocketAddress address;
     uint32_t timeout_ms = 1000;
+    BackendProtocol protocol = BackendProtocol::redis;
 };
 
 class BackendConnection final : public WriteBatcher::Writer {
@@ -42,7 +48,10 @@ public:
 
     // Where to append the next request, or nullptr while the backend is down (then
     // unavailable_error() is the reply to give). Every appended request must be followed by
-    // await_reply().
+    // await_reply(). `parsed` (Redis only) delivers the reply as a redisReply object.
+    //
+    // Errors handed to sinks are worded for the backend's protocol, without the line end:
+    // "ERR backend ... timed out" for Redis, "SERVER_ERROR backend ... timed out" for memcached.
     evbuffer* request_buffer();
     void await_reply(ReplySink* sink, uint32_t child, bool parsed);
     const std::string& unavailable_error() const { return unavailable_error_; }
@@ -76,6 +85,7 @@ private:
     void fail(const std::string& reason);
     void fail_all_waiting(const std::string& error);
     void arm_deadline_timer();
+    std::string error_text(std::string_view what) const;
 
     static void readable_cb(evutil_socket_t fd, short, void* self);
     static void write_cb(bufferevent*, void* self);
@@ -92,7 +102,8 @@ private:
     event* deadline_timer_;
     event* retry_timer_;
     State state_ = State::down;
-    RedisReplyFramer framer_;
+    std::unique_ptr<ReplyFramer> framer_;
+    std::unique_ptr<RedisReplyParser> parser_;  // made when a fan-out first needs it
     RingQueue<Waiting> waiting_;
     size_t timed_out_ = 0;  // the oldest `timed_out_` entries of waiting_ have no sink
     uint64_t timer_due_ms_ = 0;  // when deadline_timer_ fires, while it is pending

@@ -1,7 +1,6 @@
 #include "backends/redis_reply_framer.h"
 
-#include <hiredis/hiredis.h>
-
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -71,27 +70,13 @@ bool parse_count(std::string_view text, int64_t& value) {
 
 }  // namespace
 
-RedisReplyFramer::RedisReplyFramer() : reader_(redisReaderCreate()) {}
-
-RedisReplyFramer::~RedisReplyFramer() { redisReaderFree(reader_); }
-
 void RedisReplyFramer::reset() {
     scanned_ = 0;
     line_checked_ = 0;
     open_.clear();
-    redisReaderFree(reader_);
-    reader_ = redisReaderCreate();
 }
 
-RedisReplyFramer::Result RedisReplyFramer::next(evbuffer* in, size_t offset, bool parsed,
-                                                size_t& length, redisReply*& object) {
-    object = nullptr;
-    const Result result = scan(in, offset, length);
-    if (result == Result::reply && parsed) object = parse(in, offset, length);
-    return result;
-}
-
-RedisReplyFramer::Result RedisReplyFramer::scan(evbuffer* in, size_t offset, size_t& length) {
+RedisReplyFramer::Result RedisReplyFramer::next(evbuffer* in, size_t offset, size_t& length) {
     const size_t buffered = evbuffer_get_length(in);
     if (offset >= buffered) return Result::need_more;
     const size_t total = buffered - offset;  // bytes from the start of this reply on
@@ -159,37 +144,6 @@ RedisReplyFramer::Result RedisReplyFramer::scan(evbuffer* in, size_t offset, siz
         }
     }
     return Result::need_more;
-}
-
-redisReply* RedisReplyFramer::parse(evbuffer* in, size_t offset, size_t length) {
-    evbuffer_iovec chunks[8];
-    evbuffer_ptr at;
-    evbuffer_ptr_set(in, &at, offset, EVBUFFER_PTR_SET);
-    size_t fed = 0;
-    while (fed < length) {
-        const int count = evbuffer_peek(in, static_cast<ev_ssize_t>(length - fed), &at, chunks, 8);
-        size_t round = 0;
-        for (int i = 0; i < count && i < 8; ++i) {
-            const size_t n = std::min(chunks[i].iov_len, length - fed - round);
-            redisReaderFeed(reader_, static_cast<const char*>(chunks[i].iov_base), n);
-            round += n;
-        }
-        fed += round;
-        evbuffer_ptr_set(in, &at, round, EVBUFFER_PTR_ADD);
-    }
-    void* reply = nullptr;
-    if (redisReaderGetReply(reader_, &reply) != REDIS_OK || reply == nullptr) {
-        // The reader is left in an error state; the next parse needs a fresh one. The stream
-        // itself is fine: the scanner framed this reply.
-        redisReaderFree(reader_);
-        reader_ = redisReaderCreate();
-        return nullptr;
-    }
-    return static_cast<redisReply*>(reply);
-}
-
-std::string_view RedisReplyFramer::parse_error() const {
-    return "the reply is nested too deeply to merge";
 }
 
 }  // namespace shardproxy::backends

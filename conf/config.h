@@ -41,6 +41,7 @@ struct PoolConfig {
     uint32_t timeout_ms = 1000;
     uint32_t server_connections = 1;
     uint32_t replicas = 1;
+    uint32_t item_size_max = 1024 * 1024;  // memcache: the largest value a client may store
     bool operator==(const PoolConfig&) const = default;
 };
 

@@ -100,19 +100,13 @@ const KeySpec<ListenerConfig> listener_table[] = {
     {.name = "protocol",
      .type = ValueType::string,
      .default_value = "\"redis\"",
-     .help = "What clients speak: \"redis\". (\"memcache\" is planned and refused in this version.)",
+     .help = "What clients speak: \"redis\" or \"memcache\" (memcached's text and meta commands).",
      .apply =
          [](const Setting& protocol, ListenerConfig& listener) {
              const std::optional<Protocol> parsed = parse_protocol(protocol.string());
              if (!parsed) {
                  protocol.unknown_name("protocol", protocol_names());
                  return;
-             }
-             if (*parsed == Protocol::memcache) {
-                 protocol.error(protocol.path +
-                                ": memcache listeners are not served in this version of "
-                                "shardproxy; use protocol = \"redis\" (pools may already "
-                                "declare \"memcache\")");
              }
              listener.protocol = *parsed;
          }},

@@ -108,6 +108,14 @@ const KeySpec<PoolConfig> pool_table[] = {
      .default_value = "1",
      .help = "Connections to each server from each worker, from 1 to 64.",
      .apply = [](const Setting& count, PoolConfig& pool) { count.read(pool.server_connections, 1, 64); }},
+    {.name = "item_size_max",
+     .type = ValueType::integer,
+     .default_value = "1048576",
+     .help = "memcache pools only: the largest value a client may store, in bytes (1 to 1073741824). Set it "
+             "to the servers' item size (memcached -I, default 1 MiB). A larger value is answered with "
+             "\"SERVER_ERROR object too large for cache\" and skipped without being buffered.",
+     .apply =
+         [](const Setting& size, PoolConfig& pool) { size.read(pool.item_size_max, 1, 1u << 30); }},
     {.name = "replicas",
      .type = ValueType::integer,
      .default_value = "1",
@@ -153,6 +161,10 @@ void read_pool(const Setting& entry, std::string_view name, Config& config) {
     pool.name = name;
     read_keys(table, entry.path, pool_keys(), pool, entry.context);
     check_distribution(table, entry.path, pool, entry.context);
+    if (const toml::node* size = table.get("item_size_max"); size != nullptr && pool.protocol != Protocol::memcache) {
+        report_at(entry.context.diagnostics, size->source(),
+                  key_path(entry.path, "item_size_max") + " applies to memcache pools only");
+    }
     config.pools.push_back(std::move(pool));
 }
 

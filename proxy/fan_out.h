@@ -1,14 +1,13 @@
 #pragma once
-// A request split into one sub-request per backend (MGET, MSET, DEL, ... across servers) or
-// sent to every server of a pool (FLUSHDB, SCRIPT LOAD, ...): one slot per child and the rule
-// that merges the children's replies into the single reply the client expects.
+// A request split into one sub-request per backend (a multi-key read or write across servers)
+// or sent to every server of a pool (a flush): one entry per child sub-request, and the rule
+// that merges the children's replies into the single reply the client expects. Each protocol
+// has its own (redis_fan_out.h, memcache_fan_out.h).
 #include <event2/buffer.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
-#include <vector>
-
-#include "proxy/redis_command.h"
 
 struct redisReply;
 
@@ -16,36 +15,29 @@ namespace shardproxy::proxy {
 
 class FanOut {
 public:
-    FanOut(MergeRule rule, uint32_t children);
-    ~FanOut();
+    explicit FanOut(uint32_t children) : children_(children) {}
+    virtual ~FanOut() = default;
     FanOut(const FanOut&) = delete;
     FanOut& operator=(const FanOut&) = delete;
 
-    // MGET: the reply's element i is element key_position of child key_child.
-    void add_key_origin(uint32_t key_child, uint32_t key_position);
+    // A child's reply arrives in the form its sub-request asked for (see
+    // BackendConnection::await_reply): as an object (takes ownership) or as the first `length`
+    // bytes of `from` (moves them out).
+    virtual void set_reply_object(uint32_t child, redisReply* reply) = 0;
+    virtual void set_reply_bytes(uint32_t child, evbuffer* from, size_t length) = 0;
+    // The child could not be answered: `error` is a protocol error line body.
+    virtual void set_error(uint32_t child, std::string error) = 0;
+    // Writes the merged reply once every child has answered.
+    virtual void merge(evbuffer* out) = 0;
 
-    void set_reply(uint32_t child, redisReply* reply);  // takes ownership
-    void set_error(uint32_t child, std::string error);
-    // True when every child has answered.
-    bool complete() const { return answered_ == children_.size(); }
-    // Writes the merged reply.
-    void merge(evbuffer* out, std::string_view command) const;
+    bool complete() const { return answered_ == children_; }
+
+protected:
+    void count_answer() { ++answered_; }
+    uint32_t children() const { return children_; }
 
 private:
-    struct Child {
-        redisReply* reply = nullptr;
-        std::string error;  // set when the backend could not answer
-    };
-    struct KeyOrigin {
-        uint32_t child;
-        uint32_t position;
-    };
-
-    const Child* first_error() const;
-
-    MergeRule rule_;
-    std::vector<Child> children_;
-    std::vector<KeyOrigin> key_origins_;
+    uint32_t children_;
     uint32_t answered_ = 0;
 };
 

@@ -27,6 +27,9 @@ bool resolve_backends(const routing::Topology& topology, BackendEndpoints& endpo
             backends::BackendEndpoint endpoint;
             endpoint.label = endpoint_label(server);
             endpoint.timeout_ms = pool.config->timeout_ms;
+            endpoint.protocol = pool.config->protocol == conf::Protocol::memcache
+                                    ? backends::BackendProtocol::memcache
+                                    : backends::BackendProtocol::redis;
             std::string error;
             if (!backends::resolve_address(server.address, endpoint.address, error)) {
                 log_error("pool " + pool.config->name + ", server " + endpoint.label + ": " + error);

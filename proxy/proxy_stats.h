@@ -13,8 +13,10 @@ class WorkerStats {
 public:
     void bump_commands() { add(commands_, 1); }
     void bump_connections() { add(connections_, 1); }
+    void bump_noreply_failures() { add(noreply_failures_, 1); }
     uint64_t commands() const { return commands_.load(std::memory_order_relaxed); }
     uint64_t connections() const { return connections_.load(std::memory_order_relaxed); }
+    uint64_t noreply_failures() const { return noreply_failures_.load(std::memory_order_relaxed); }
 
 private:
     static void add(std::atomic<uint64_t>& counter, uint64_t delta) {
@@ -22,6 +24,7 @@ private:
     }
     std::atomic<uint64_t> commands_{0};
     std::atomic<uint64_t> connections_{0};
+    std::atomic<uint64_t> noreply_failures_{0};  // memcached noreply requests that failed
 };
 
 struct ProxyStats {
@@ -39,6 +42,11 @@ struct ProxyStats {
     uint64_t total_connections() const {
         uint64_t sum = 0;
         for (const auto& worker : workers) sum += worker->connections();
+        return sum;
+    }
+    uint64_t total_noreply_failures() const {
+        uint64_t sum = 0;
+        for (const auto& worker : workers) sum += worker->noreply_failures();
         return sum;
     }
 };

@@ -2,7 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "proxy/redis_session.h"
+#include "proxy/client_session.h"
 
 namespace shardproxy::proxy {
 
@@ -11,11 +11,16 @@ ReplySlot::ReplySlot(SlotPool& pool) : reply(evbuffer_new()), pool_(pool) {}
 ReplySlot::~ReplySlot() { evbuffer_free(reply); }
 
 backends::DirectReply ReplySlot::claim_direct(uint32_t) {
-    if (fan_out || session == nullptr) return {};
+    if (fan_out || inspect_reply || session == nullptr) return {};
     return session->claim_direct_reply(this);
 }
 
-void ReplySlot::on_reply_bytes(uint32_t, evbuffer* from, size_t length) {
+void ReplySlot::on_reply_bytes(uint32_t child, evbuffer* from, size_t length) {
+    if (fan_out) {
+        fan_out->set_reply_bytes(child, from, length);
+        finish_fan_out_child();
+        return;
+    }
     if (session == nullptr) {
         evbuffer_drain(from, length);
         return;
@@ -28,7 +33,7 @@ void ReplySlot::on_reply_object(uint32_t child, redisReply* object) {
         freeReplyObject(object);
         return;
     }
-    fan_out->set_reply(child, object);
+    fan_out->set_reply_object(child, object);
     finish_fan_out_child();
 }
 
@@ -43,7 +48,7 @@ void ReplySlot::on_failure(uint32_t child, std::string_view error) {
 
 void ReplySlot::finish_fan_out_child() {
     if (!fan_out->complete() || session == nullptr) return;
-    fan_out->merge(reply, command_name);
+    fan_out->merge(reply);
     fan_out.reset();
     session->on_slot_done(this);
 }
@@ -56,7 +61,7 @@ SlotPool::~SlotPool() {
     for (ReplySlot* slot : free_) delete slot;
 }
 
-ReplySlot* SlotPool::acquire(RedisSession* session) {
+ReplySlot* SlotPool::acquire(ClientSession* session) {
     ReplySlot* slot;
     if (free_.empty()) {
         slot = new ReplySlot(*this);
@@ -73,6 +78,8 @@ void SlotPool::recycle(ReplySlot* slot) {
     slot->next = nullptr;
     slot->session = nullptr;
     slot->fan_out.reset();
+    slot->inspect_reply = false;
+    slot->request_kind = 0;
     slot->done = false;
     evbuffer_drain(slot->reply, evbuffer_get_length(slot->reply));
     free_.push_back(slot);

@@ -12,7 +12,7 @@
 
 namespace shardproxy::proxy {
 
-class RedisSession;
+class ClientSession;
 class SlotPool;
 
 class ReplySlot final : public backends::ReplySink {
@@ -28,10 +28,13 @@ public:
     void add_ref() { ++refs_; }
 
     ReplySlot* next = nullptr;         // the session's reply order
-    RedisSession* session = nullptr;   // null once the client has gone
+    ClientSession* session = nullptr;  // null once the client has gone
     evbuffer* reply;                   // the finished reply, unless it went straight out
     std::unique_ptr<FanOut> fan_out;   // for split and broadcast requests
-    std::string_view command_name;     // for merge error messages; points into the table
+    // The session looks at the reply before it goes out (memcached quiet mode), so it cannot
+    // be claimed straight from the backend's buffer.
+    bool inspect_reply = false;
+    uint8_t request_kind = 0;          // what the session needs to inspect it; its own code
     bool done = false;
 
 private:
@@ -50,7 +53,7 @@ public:
     SlotPool& operator=(const SlotPool&) = delete;
 
     // A fresh slot holding one reference (the session's).
-    ReplySlot* acquire(RedisSession* session);
+    ReplySlot* acquire(ClientSession* session);
     void recycle(ReplySlot* slot);
 
 private:

@@ -8,13 +8,15 @@
 #include <cstring>
 
 #include "proxy/log.h"
+#include "proxy/memcache_session.h"
 #include "proxy/redis_session.h"
 
 namespace shardproxy::proxy {
 namespace {
 
-// Sent as-is before hanging up; Redis's own wording.
-constexpr std::string_view kTooManyClients = "-ERR max number of clients reached\r\n";
+// Sent as-is before hanging up; each server's own wording.
+constexpr std::string_view kTooManyRedisClients = "-ERR max number of clients reached\r\n";
+constexpr std::string_view kTooManyMemcacheClients = "ERROR Too many open connections\r\n";
 
 }  // namespace
 
@@ -26,7 +28,8 @@ Worker::Worker(uint32_t index, uint32_t worker_count,
       topology_(std::move(topology)),
       stats_(stats),
       base_(nullptr),
-      stop_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+      stop_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      noreply_sink_(*stats.workers[index]) {
     // Each base is used by one thread only, so libevent's internal locking is not needed.
     event_config* config = event_config_new();
     event_config_set_flag(config, EVENT_BASE_FLAG_NOLOCK);
@@ -66,7 +69,7 @@ Worker::~Worker() {
     }
     // Backends first: failing their waiting requests releases slots that sessions may share.
     backends_.clear();
-    for (RedisSession* session : sessions_) delete session;
+    for (ClientSession* session : sessions_) delete session;
     sessions_.clear();
     writes_.reset();
     event_free(stop_event_);
@@ -92,25 +95,32 @@ void Worker::request_stop() {
 }
 
 void Worker::on_accept(evutil_socket_t fd, uint32_t listener) {
+    const routing::ListenerTopology& serving = topology_->listeners()[listener];
+    const bool memcache = serving.config->protocol == conf::Protocol::memcache;
     const uint32_t limit = topology_->config().proxy.max_client_connections;
     if (stats_.connected_clients.fetch_add(1, std::memory_order_relaxed) >= limit) {
         stats_.connected_clients.fetch_sub(1, std::memory_order_relaxed);
         stats_.rejected_connections.fetch_add(1, std::memory_order_relaxed);
         // Best effort: the socket is fresh, so the short reply fits its send buffer.
-        [[maybe_unused]] ssize_t sent = send(fd, kTooManyClients.data(), kTooManyClients.size(), MSG_NOSIGNAL);
+        const std::string_view refusal = memcache ? kTooManyMemcacheClients : kTooManyRedisClients;
+        [[maybe_unused]] ssize_t sent = send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
         evutil_closesocket(fd);
         return;
     }
     stats().bump_connections();
-    if (topology_->listeners()[listener].config->listen.kind == conf::Address::Kind::tcp) {
+    if (serving.config->listen.kind == conf::Address::Kind::tcp) {
         const int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     const uint64_t id = ++next_client_ * worker_count_ + index_;
-    sessions_.insert(new RedisSession(*this, topology_->listeners()[listener], fd, id));
+    if (memcache) {
+        sessions_.insert(new MemcacheSession(*this, serving, fd, id));
+    } else {
+        sessions_.insert(new RedisSession(*this, serving, fd, id));
+    }
 }
 
-void Worker::close_session(RedisSession* session) {
+void Worker::close_session(ClientSession* session) {
     if (sessions_.erase(session) == 0) return;
     delete session;
     stats_.connected_clients.fetch_sub(1, std::memory_order_relaxed);
@@ -129,8 +139,8 @@ void Worker::on_stop() {
         return;
     }
     // stop_reading() may close idle sessions right away, which edits sessions_.
-    const std::vector<RedisSession*> open(sessions_.begin(), sessions_.end());
-    for (RedisSession* session : open) session->stop_reading();
+    const std::vector<ClientSession*> open(sessions_.begin(), sessions_.end());
+    for (ClientSession* session : open) session->stop_reading();
     const uint32_t drain_ms = topology_->config().proxy.drain_timeout_ms;
     const timeval limit{static_cast<time_t>(drain_ms / 1000),
                         static_cast<suseconds_t>((drain_ms % 1000) * 1000)};

@@ -11,13 +11,14 @@
 
 #include "backends/backend_connection.h"
 #include "backends/write_batcher.h"
+#include "proxy/noreply_sink.h"
 #include "proxy/proxy_stats.h"
 #include "proxy/reply_slot.h"
 #include "routing/topology.h"
 
 namespace shardproxy::proxy {
 
-class RedisSession;
+class ClientSession;
 
 struct ListenSocket {
     evutil_socket_t fd;
@@ -46,6 +47,7 @@ public:
     SlotPool& slots() { return slots_; }
     backends::WriteBatcher& writes() { return *writes_; }
     WorkerStats& stats() { return *stats_.workers[index_]; }
+    NoReplySink& noreply_sink() { return noreply_sink_; }
     const ProxyStats& proxy_stats() const { return stats_; }
 
     // A client's requests to one server always use the same connection, so they stay ordered.
@@ -54,7 +56,7 @@ public:
         return *connections[client_id % connections.size()];
     }
 
-    void close_session(RedisSession* session);
+    void close_session(ClientSession* session);
 
 private:
     struct ListenerContext {
@@ -83,8 +85,9 @@ private:
     uint64_t next_client_ = 0;
     std::vector<std::unique_ptr<ListenerContext>> listeners_;
     SlotPool slots_;
+    NoReplySink noreply_sink_;
     std::vector<std::vector<std::vector<std::unique_ptr<backends::BackendConnection>>>> backends_;
-    std::unordered_set<RedisSession*> sessions_;
+    std::unordered_set<ClientSession*> sessions_;
     std::thread thread_;
 };
 

@@ -136,7 +136,13 @@ void Process::kill_hard() {
     pid_ = -1;
 }
 
-void Process::pause() { ::kill(pid_, SIGSTOP); }
+void Process::pause() {
+    ::kill(pid_, SIGSTOP);
+    // kill() returns before every thread has stopped; a multi-threaded server (memcached) could
+    // still answer a request sent right after. The parent hears when the whole group stopped.
+    int status = 0;
+    waitpid(pid_, &status, WUNTRACED);
+}
 void Process::resume() { ::kill(pid_, SIGCONT); }
 
 RedisServer::RedisServer(int port) : port_(port == 0 ? free_port() : port) { start(); }
@@ -176,7 +182,7 @@ std::string ShardProxy::log() const {
 Nutcracker::Nutcracker(const std::string& yaml) : port_(free_port()) {
     const std::string config = dir_.write("nutcracker.yml", replace_all(yaml, "@PORT@", std::to_string(port_)));
     process_ = std::make_unique<Process>(
-        std::vector<std::string>{"nutcracker", "-c", config, "-s", std::to_string(free_port()),
+        std::vector<std::string>{"nutcracker", "-c", config, "-s", std::to_string(free_port()), "-a", "127.0.0.1",
                                  "-o", dir_.file("nutcracker.log"), "-p", dir_.file("nutcracker.pid")},
         dir_.file("nutcracker.out"));
     if (!wait_for_port(port_)) throw std::runtime_error("nutcracker did not start");

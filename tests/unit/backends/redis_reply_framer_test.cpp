@@ -6,10 +6,27 @@
 #include <vector>
 
 #include "backends/redis_reply_framer.h"
+#include "backends/redis_reply_parser.h"
 
 using shardproxy::backends::RedisReplyFramer;
+using shardproxy::backends::RedisReplyParser;
 
 namespace {
+
+// Frames, and parses what a fan-out would ask to have parsed, as a backend connection does.
+struct Framing {
+    RedisReplyFramer framer;
+    RedisReplyParser parser;
+
+    RedisReplyFramer::Result next(evbuffer* in, size_t offset, bool parsed, size_t& length,
+                                  redisReply*& object) {
+        object = nullptr;
+        const auto result = framer.next(in, offset, length);
+        if (result == RedisReplyFramer::Result::reply && parsed) object = parser.parse(in, offset, length);
+        return result;
+    }
+    const std::string& error() const { return framer.error(); }
+};
 
 const std::vector<std::string> kReplies = {
     "+OK\r\n",
@@ -26,7 +43,7 @@ const std::vector<std::string> kReplies = {
 // Feeds the stream in chunks, frames as far as possible after each, and returns the replies
 // it cut out, draining exactly their bytes as a backend connection does.
 std::vector<std::string> frame_in_chunks(const std::string& stream, size_t chunk, bool parsed) {
-    RedisReplyFramer framer;
+    Framing framer;
     evbuffer* in = evbuffer_new();
     std::vector<std::string> framed;
     for (size_t offset = 0; offset < stream.size(); offset += chunk) {
@@ -69,7 +86,7 @@ TEST_CASE("arrays nested deeper than hiredis 0.14 allows are framed, and refused
     const std::string stream = deep + "+after\r\n";
     CHECK(frame_in_chunks(stream, 3, false) == std::vector<std::string>{deep, "+after\r\n"});
 
-    RedisReplyFramer framer;
+    Framing framer;
     evbuffer* in = evbuffer_new();
     evbuffer_add(in, stream.data(), stream.size());
     size_t length = 0;
@@ -87,7 +104,7 @@ TEST_CASE("arrays nested deeper than hiredis 0.14 allows are framed, and refused
 }
 
 TEST_CASE("a bulk string split across many buffer chunks is framed once it is whole") {
-    RedisReplyFramer framer;
+    Framing framer;
     evbuffer* in = evbuffer_new();
     const std::string value(100000, 'x');
     const std::string reply = "$100000\r\n" + value + "\r\n";
@@ -106,7 +123,7 @@ TEST_CASE("a bulk string split across many buffer chunks is framed once it is wh
 }
 
 TEST_CASE("framing switches between parsed and framed replies at reply boundaries") {
-    RedisReplyFramer framer;
+    Framing framer;
     evbuffer* in = evbuffer_new();
     const std::string stream = "*2\r\n$1\r\na\r\n$-1\r\n$3\r\nxyz\r\n";
     evbuffer_add(in, stream.data(), stream.size());
@@ -126,7 +143,7 @@ TEST_CASE("framing switches between parsed and framed replies at reply boundarie
 }
 
 TEST_CASE("a backend speaking something other than RESP is a protocol error") {
-    RedisReplyFramer framer;
+    Framing framer;
     evbuffer* in = evbuffer_new();
     evbuffer_add(in, "HTTP/1.1 200 OK\r\n", 17);
     size_t length = 0;
@@ -141,7 +158,7 @@ TEST_CASE("replies left in the buffer are framed one after another from their of
     for (const auto& reply : kReplies) stream += reply;
     for (size_t chunk = 1; chunk <= stream.size(); chunk += 7) {
         CAPTURE(chunk);
-        RedisReplyFramer framer;
+        Framing framer;
         evbuffer* in = evbuffer_new();
         std::vector<size_t> lengths;
         size_t offset = 0;

@@ -222,7 +222,7 @@ servers = ["127.0.0.1:11211"]
        "redis\n");
 }
 
-TEST_CASE("a memcache listener is refused as not served in this version") {
+TEST_CASE("a memcache listener over a memcache pool is valid; item_size_max is for memcache pools") {
     CHECK(problems(R"([[listener]]
 listen = "127.0.0.1:11311"
 protocol = "memcache"
@@ -231,8 +231,10 @@ pool = "mc"
 [pool.mc]
 protocol = "memcache"
 servers = ["127.0.0.1:11211"]
-)") == "test.toml:3:12: listener[0].protocol: memcache listeners are not served in this version of "
-       "shardproxy; use protocol = \"redis\" (pools may already declare \"memcache\")\n");
+item_size_max = 2097152
+)") == "");
+    CHECK(problems(std::string(minimal_config) + "item_size_max = 1024\n") ==
+          "test.toml:7:17: pool.main.item_size_max applies to memcache pools only\n");
 }
 
 TEST_CASE("an unknown protocol gets the nearest protocol name") {

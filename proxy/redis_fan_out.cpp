@@ -1,4 +1,4 @@
-#include "proxy/fan_out.h"
+#include "proxy/redis_fan_out.h"
 
 #include <hiredis/hiredis.h>
 
@@ -40,36 +40,43 @@ bool same_reply(const redisReply* a, const redisReply* b) {
 
 }  // namespace
 
-FanOut::FanOut(MergeRule rule, uint32_t children) : rule_(rule), children_(children) {}
+RedisFanOut::RedisFanOut(MergeRule rule, uint32_t children, std::string_view command)
+    : FanOut(children), rule_(rule), command_(command), children_(children) {}
 
-FanOut::~FanOut() {
+RedisFanOut::~RedisFanOut() {
     for (Child& child : children_) {
         if (child.reply != nullptr) freeReplyObject(child.reply);
     }
 }
 
-void FanOut::add_key_origin(uint32_t key_child, uint32_t key_position) {
+void RedisFanOut::add_key_origin(uint32_t key_child, uint32_t key_position) {
     key_origins_.push_back(KeyOrigin{key_child, key_position});
 }
 
-void FanOut::set_reply(uint32_t child, redisReply* reply) {
+void RedisFanOut::set_reply_object(uint32_t child, redisReply* reply) {
     children_[child].reply = reply;
-    ++answered_;
+    count_answer();
 }
 
-void FanOut::set_error(uint32_t child, std::string error) {
+// Redis children always ask for parsed replies.
+void RedisFanOut::set_reply_bytes(uint32_t child, evbuffer* from, size_t length) {
+    evbuffer_drain(from, length);
+    set_error(child, "ERR backend reply arrived unparsed");
+}
+
+void RedisFanOut::set_error(uint32_t child, std::string error) {
     children_[child].error = std::move(error);
-    ++answered_;
+    count_answer();
 }
 
-const FanOut::Child* FanOut::first_error() const {
+const RedisFanOut::Child* RedisFanOut::first_error() const {
     for (const Child& child : children_) {
         if (child.reply == nullptr || is_error(child.reply)) return &child;
     }
     return nullptr;
 }
 
-void FanOut::merge(evbuffer* out, std::string_view command) const {
+void RedisFanOut::merge(evbuffer* out) {
     // One failed part fails the whole request: a partial MGET or MSET would be a wrong answer.
     if (const Child* failed = first_error()) {
         if (failed->reply != nullptr) {
@@ -80,7 +87,7 @@ void FanOut::merge(evbuffer* out, std::string_view command) const {
         return;
     }
     // Subcommands are named as clients type them: "script load", not "script|load".
-    std::string shown(command);
+    std::string shown(command_);
     std::replace(shown.begin(), shown.end(), '|', ' ');
     const std::string unexpected = "ERR backend returned an unexpected reply to '" + shown + "'";
     switch (rule_) {

@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "proxy/fan_out.h"
+#include "proxy/redis_fan_out.h"
 
-using shardproxy::proxy::FanOut;
+using shardproxy::proxy::RedisFanOut;
 using shardproxy::proxy::MergeRule;
 
 namespace {
@@ -21,9 +21,9 @@ redisReply* reply_from(const std::string& wire) {
     return static_cast<redisReply*>(reply);
 }
 
-std::string merged(const FanOut& fan_out, std::string_view command = "mget") {
+std::string merged(RedisFanOut& fan_out) {
     evbuffer* out = evbuffer_new();
-    fan_out.merge(out, command);
+    fan_out.merge(out);
     std::string text(evbuffer_get_length(out), '\0');
     evbuffer_remove(out, text.data(), text.size());
     evbuffer_free(out);
@@ -34,58 +34,58 @@ std::string merged(const FanOut& fan_out, std::string_view command = "mget") {
 
 TEST_CASE("MGET parts are merged back into the order the client asked for") {
     // Keys k0 k1 k2 k3: k0 and k2 went to child 0, k1 and k3 to child 1.
-    FanOut fan_out(MergeRule::array_in_key_order, 2);
+    RedisFanOut fan_out(MergeRule::array_in_key_order, 2, "mget");
     fan_out.add_key_origin(0, 0);
     fan_out.add_key_origin(1, 0);
     fan_out.add_key_origin(0, 1);
     fan_out.add_key_origin(1, 1);
     CHECK_FALSE(fan_out.complete());
-    fan_out.set_reply(1, reply_from("*2\r\n$2\r\nv1\r\n$-1\r\n"));
+    fan_out.set_reply_object(1, reply_from("*2\r\n$2\r\nv1\r\n$-1\r\n"));
     CHECK_FALSE(fan_out.complete());
-    fan_out.set_reply(0, reply_from("*2\r\n$2\r\nv0\r\n$0\r\n\r\n"));
+    fan_out.set_reply_object(0, reply_from("*2\r\n$2\r\nv0\r\n$0\r\n\r\n"));
     CHECK(fan_out.complete());
     CHECK(merged(fan_out) == "*4\r\n$2\r\nv0\r\n$2\r\nv1\r\n$0\r\n\r\n$-1\r\n");
 }
 
 TEST_CASE("counts from every backend are summed") {
-    FanOut fan_out(MergeRule::integer_sum, 3);
-    fan_out.set_reply(0, reply_from(":2\r\n"));
-    fan_out.set_reply(1, reply_from(":0\r\n"));
-    fan_out.set_reply(2, reply_from(":5\r\n"));
-    CHECK(merged(fan_out, "del") == ":7\r\n");
+    RedisFanOut fan_out(MergeRule::integer_sum, 3, "del");
+    fan_out.set_reply_object(0, reply_from(":2\r\n"));
+    fan_out.set_reply_object(1, reply_from(":0\r\n"));
+    fan_out.set_reply_object(2, reply_from(":5\r\n"));
+    CHECK(merged(fan_out) == ":7\r\n");
 }
 
 TEST_CASE("one failed part fails the whole request with that part's error, never a partial answer") {
-    FanOut backend_error(MergeRule::all_ok, 2);
-    backend_error.set_reply(0, reply_from("+OK\r\n"));
-    backend_error.set_reply(1, reply_from("-OOM command not allowed\r\n"));
-    CHECK(merged(backend_error, "mset") == "-OOM command not allowed\r\n");
+    RedisFanOut backend_error(MergeRule::all_ok, 2, "mset");
+    backend_error.set_reply_object(0, reply_from("+OK\r\n"));
+    backend_error.set_reply_object(1, reply_from("-OOM command not allowed\r\n"));
+    CHECK(merged(backend_error) == "-OOM command not allowed\r\n");
 
-    FanOut unreachable(MergeRule::array_in_key_order, 2);
+    RedisFanOut unreachable(MergeRule::array_in_key_order, 2, "mget");
     unreachable.add_key_origin(0, 0);
     unreachable.add_key_origin(1, 0);
-    unreachable.set_reply(0, reply_from("*1\r\n$1\r\na\r\n"));
+    unreachable.set_reply_object(0, reply_from("*1\r\n$1\r\na\r\n"));
     unreachable.set_error(1, "ERR backend cache-b (127.0.0.1:7002) timed out");
     CHECK(merged(unreachable) == "-ERR backend cache-b (127.0.0.1:7002) timed out\r\n");
 }
 
 TEST_CASE("a broadcast that must agree reports backends that answer differently") {
-    FanOut agree(MergeRule::same_reply, 2);
-    agree.set_reply(0, reply_from("$3\r\nabc\r\n"));
-    agree.set_reply(1, reply_from("$3\r\nabc\r\n"));
-    CHECK(merged(agree, "script|load") == "$3\r\nabc\r\n");
+    RedisFanOut agree(MergeRule::same_reply, 2, "script|load");
+    agree.set_reply_object(0, reply_from("$3\r\nabc\r\n"));
+    agree.set_reply_object(1, reply_from("$3\r\nabc\r\n"));
+    CHECK(merged(agree) == "$3\r\nabc\r\n");
 
-    FanOut disagree(MergeRule::same_reply, 2);
-    disagree.set_reply(0, reply_from("$3\r\nabc\r\n"));
-    disagree.set_reply(1, reply_from("$3\r\nxyz\r\n"));
-    CHECK(merged(disagree, "script|load") == "-ERR backends answered 'script load' differently\r\n");
+    RedisFanOut disagree(MergeRule::same_reply, 2, "script|load");
+    disagree.set_reply_object(0, reply_from("$3\r\nabc\r\n"));
+    disagree.set_reply_object(1, reply_from("$3\r\nxyz\r\n"));
+    CHECK(merged(disagree) == "-ERR backends answered 'script load' differently\r\n");
 }
 
 TEST_CASE("a part with the wrong shape of reply is an error, not a garbled merge") {
-    FanOut fan_out(MergeRule::array_in_key_order, 2);
+    RedisFanOut fan_out(MergeRule::array_in_key_order, 2, "mget");
     fan_out.add_key_origin(0, 0);
     fan_out.add_key_origin(1, 0);
-    fan_out.set_reply(0, reply_from("*1\r\n$1\r\na\r\n"));
-    fan_out.set_reply(1, reply_from(":1\r\n"));
+    fan_out.set_reply_object(0, reply_from("*1\r\n$1\r\na\r\n"));
+    fan_out.set_reply_object(1, reply_from(":1\r\n"));
     CHECK(merged(fan_out) == "-ERR backend returned an unexpected reply to 'mget'\r\n");
 }

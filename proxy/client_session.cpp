@@ -1,0 +1,216 @@
+#include "proxy/client_session.h"
+
+#include "backends/socket_reader.h"
+#include "proxy/reply_slot.h"
+#include "proxy/worker.h"
+
+namespace shardproxy::proxy {
+namespace {
+
+// Flow control: past either limit the session stops reading until replies drain.
+constexpr uint32_t kMaxInFlightRequests = 1024;
+constexpr size_t kMaxBufferedReplyBytes = 8 * 1024 * 1024;
+
+// One recv per readiness event takes up to this much.
+constexpr size_t kReadBytes = 16 * 1024;
+
+}  // namespace
+
+ClientSession::ClientSession(Worker& worker, const routing::ListenerTopology& listener,
+                             evutil_socket_t fd, uint64_t id)
+    : worker_(worker),
+      listener_(listener),
+      input_(evbuffer_new()),
+      id_(id),
+      bev_(bufferevent_socket_new(worker.base(), fd, BEV_OPT_CLOSE_ON_FREE)),
+      read_event_(event_new(worker.base(), fd, EV_READ | EV_PERSIST, readable_cb, this)) {
+    // The bufferevent only writes: flush_writes at the end of each loop turn, and the
+    // bufferevent itself (write-enabled when new) only while a reply did not fit the socket.
+    // Reading is ours (backends/socket_reader.h).
+    bufferevent_setcb(bev_, nullptr, write_cb, event_cb, this);
+    bufferevent_setwatermark(bev_, EV_WRITE, kMaxBufferedReplyBytes / 2, 0);
+    bufferevent_disable(bev_, EV_READ | EV_WRITE);
+    event_add(read_event_, nullptr);
+}
+
+ClientSession::~ClientSession() {
+    worker_.writes().cancel(this);
+    for (ReplySlot* slot = head_; slot != nullptr;) {
+        ReplySlot* next = slot->next;
+        slot->session = nullptr;
+        slot->release();
+        slot = next;
+    }
+    event_free(read_event_);
+    evbuffer_free(input_);
+    bufferevent_free(bev_);
+}
+
+void ClientSession::extend_input_run(evbuffer* target, size_t bytes) {
+    if (target != input_run_.target) flush_input_run();
+    input_run_.target = target;
+    input_run_.bytes += bytes;
+}
+
+void ClientSession::flush_input_run() {
+    if (input_run_.bytes == 0) return;
+    if (input_run_.target != nullptr) {
+        evbuffer_remove_buffer(input_, input_run_.target, input_run_.bytes);
+    } else {
+        evbuffer_drain(input_, input_run_.bytes);
+    }
+    input_run_.bytes = 0;
+}
+
+ReplySlot* ClientSession::push_slot() {
+    ReplySlot* slot = worker_.slots().acquire(this);
+    if (tail_ == nullptr) {
+        head_ = slot;
+    } else {
+        tail_->next = slot;
+    }
+    tail_ = slot;
+    ++in_flight_;
+    return slot;
+}
+
+void ClientSession::reply_error(std::string_view error) {
+    ReplySlot* slot = push_slot();
+    append_error(slot->reply, error);
+    slot->done = true;
+    write_completed();
+}
+
+backends::DirectReply ClientSession::claim_direct_reply(ReplySlot* slot) {
+    if (slot != head_) return {};
+    // Retire the slot now; anything written after it waits for on_direct_replies_appended,
+    // when its bytes are in the output buffer.
+    head_ = slot->next;
+    if (head_ == nullptr) tail_ = nullptr;
+    --in_flight_;
+    slot->session = nullptr;
+    slot->release();
+    return backends::DirectReply{output(), this};
+}
+
+void ClientSession::on_direct_replies_appended() { write_completed(); }
+
+void ClientSession::on_reply_bytes(ReplySlot* slot, evbuffer* from, size_t length) {
+    // The common case, a reply for the oldest request, goes straight to the client.
+    evbuffer* target = slot == head_ ? output() : slot->reply;
+    evbuffer_remove_buffer(from, target, length);
+    slot->done = true;
+    write_completed();
+}
+
+void ClientSession::on_reply_error(ReplySlot* slot, std::string_view error) {
+    append_error(slot->reply, error);
+    slot->done = true;
+    write_completed();
+}
+
+void ClientSession::on_slot_done(ReplySlot* slot) {
+    slot->done = true;
+    write_completed();
+}
+
+void ClientSession::flush_writes() { backends::WriteBatcher::write_now(bev_); }
+
+void ClientSession::write_completed() {
+    evbuffer* out = output();
+    while (head_ != nullptr && head_->done) {
+        ReplySlot* slot = head_;
+        if (evbuffer_get_length(slot->reply) > 0) evbuffer_add_buffer(out, slot->reply);
+        head_ = slot->next;
+        if (head_ == nullptr) tail_ = nullptr;
+        --in_flight_;
+        slot->session = nullptr;
+        slot->release();
+    }
+    if (evbuffer_get_length(out) > 0) worker_.writes().schedule(this);
+    if (closing_ && head_ == nullptr) {
+        close_when_flushed();
+        return;
+    }
+    update_flow_control();
+}
+
+void ClientSession::update_flow_control() {
+    if (closing_) return;
+    const size_t buffered = evbuffer_get_length(output());
+    if (!reading_paused_) {
+        if (in_flight_ < kMaxInFlightRequests && buffered < kMaxBufferedReplyBytes) return;
+        reading_paused_ = true;
+        event_del(read_event_);
+        return;
+    }
+    // Resume only well below the limits, so a client at the limit does not flip reading on
+    // and off for every reply.
+    if (in_flight_ > kMaxInFlightRequests / 2 || buffered > kMaxBufferedReplyBytes / 2) return;
+    reading_paused_ = false;
+    event_add(read_event_, nullptr);
+    // Requests may already sit in the input buffer; no read event will announce them.
+    if (!processing_) run_input();
+}
+
+void ClientSession::run_input() {
+    processing_ = true;
+    process_input();
+    processing_ = false;
+}
+
+void ClientSession::stop_reading() {
+    closing_ = true;
+    event_del(read_event_);
+    if (head_ == nullptr) close_when_flushed();
+}
+
+void ClientSession::close_when_flushed() {
+    closing_ = true;
+    event_del(read_event_);
+    bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
+    // The bufferevent drains what is left; destruction happens in the write callback, never
+    // deep inside a parse or a reply.
+    bufferevent_enable(bev_, EV_WRITE);
+    bufferevent_trigger(bev_, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+void ClientSession::readable_cb(evutil_socket_t fd, short, void* self) {
+    auto* session = static_cast<ClientSession*>(self);
+    switch (backends::read_once(fd, session->input_, kReadBytes)) {
+    case backends::ReadOutcome::data:
+        session->run_input();
+        return;
+    case backends::ReadOutcome::nothing_yet:
+        return;
+    case backends::ReadOutcome::closed:
+        // A client may shut down its sending side and still wait for the replies to what it
+        // sent (printf ... | nc -N); answer those, then close, as the servers do.
+        session->stop_reading();
+        return;
+    case backends::ReadOutcome::failed:
+        session->worker_.close_session(session);
+        return;
+    }
+}
+
+void ClientSession::write_cb(bufferevent*, void* self) {
+    auto* session = static_cast<ClientSession*>(self);
+    if (session->closing_) {
+        if (session->head_ == nullptr && evbuffer_get_length(session->output()) == 0) {
+            session->worker_.close_session(session);
+        }
+        return;
+    }
+    backends::WriteBatcher::write_drained(session->bev_);
+    session->update_flow_control();
+}
+
+void ClientSession::event_cb(bufferevent*, short what, void* self) {
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        auto* session = static_cast<ClientSession*>(self);
+        session->worker_.close_session(session);
+    }
+}
+
+}  // namespace shardproxy::proxy

@@ -1,0 +1,110 @@
+#pragma once
+// One client connection, whatever protocol it speaks: the socket, the request bytes not yet
+// parsed, and the order replies leave in. The protocol sessions (redis_session.h,
+// memcache_session.h) parse requests and send them to backends; this class puts the replies
+// back in order and keeps what one client can make the proxy hold bounded.
+//
+// Ordering rule: replies leave in request order, whatever order backends answer in.
+//
+//   client ──requests──► parse ─► route ─► backend A ──┐     (any order)
+//                                    └───► backend B ──┤
+//                                                      ▼
+//   client ◄──replies── [ head slot ] [ slot ] [ slot ] ... [ tail slot ]
+//                        only a done head slot is written out; the replies of head slots
+//                        go straight from the backend buffer to the client buffer, several
+//                        at a time when a backend answers a pipeline (claim_direct_reply).
+//
+// Every request that expects a reply gets a ReplySlot appended at the tail when it is parsed;
+// local answers and errors fill their slot at once. The session stops reading while too many
+// requests are in flight or too many reply bytes wait for a slow client, so what one client can
+// make the proxy hold is bounded: at most kMaxInFlightRequests replies, plus the output limit.
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <cstdint>
+#include <string_view>
+
+#include "backends/reply_sink.h"
+#include "backends/write_batcher.h"
+
+namespace shardproxy::routing {
+struct ListenerTopology;
+}
+
+namespace shardproxy::proxy {
+
+class ReplySlot;
+class Worker;
+
+class ClientSession : public backends::ReplyStream, public backends::WriteBatcher::Writer {
+public:
+    ClientSession(Worker& worker, const routing::ListenerTopology& listener, evutil_socket_t fd,
+                  uint64_t id);
+    virtual ~ClientSession();
+    ClientSession(const ClientSession&) = delete;
+    ClientSession& operator=(const ClientSession&) = delete;
+
+    // Called by slots (see reply_slot.h).
+    backends::DirectReply claim_direct_reply(ReplySlot* slot);
+    void on_direct_replies_appended() override;
+    void flush_writes() override;
+    virtual void on_reply_bytes(ReplySlot* slot, evbuffer* from, size_t length);
+    void on_reply_error(ReplySlot* slot, std::string_view error);
+    void on_slot_done(ReplySlot* slot);
+
+    // Graceful stop: no new requests; close once every reply is out.
+    void stop_reading();
+
+protected:
+    // Parse and dispatch what input_ holds, as far as flow control allows.
+    virtual void process_input() = 0;
+    // `error` is a protocol error line body, as backends word it ("ERR ...", "SERVER_ERROR ...").
+    virtual void append_error(evbuffer* out, std::string_view error) = 0;
+
+    // Input bytes already parsed that leave together: moved to a backend, or dropped (null
+    // target). Consecutive requests forwarded unchanged to the same backend move in one call.
+    struct InputRun {
+        evbuffer* target = nullptr;
+        size_t bytes = 0;
+    };
+    // Adds the next `bytes` parsed bytes to the run, flushing it first if they go elsewhere.
+    void extend_input_run(evbuffer* target, size_t bytes);
+    // Moves the run's bytes out; also needed before anything else is written to a backend, or
+    // replies would be matched to the wrong requests.
+    void flush_input_run();
+
+    ReplySlot* push_slot();
+    void reply_error(std::string_view error);
+    void write_completed();
+    void update_flow_control();
+    void close_when_flushed();
+
+    bool accepting_requests() const { return !closing_ && !reading_paused_; }
+    bool closing() const { return closing_; }
+    void stop_after_this_request() { closing_ = true; }  // QUIT
+
+    Worker& worker_;
+    const routing::ListenerTopology& listener_;
+    evbuffer* input_;  // what the client sent and the parser has not used up
+    uint64_t id_;
+
+private:
+    void run_input();
+    evbuffer* output() const { return bufferevent_get_output(bev_); }
+
+    static void readable_cb(evutil_socket_t fd, short, void* self);
+    static void write_cb(bufferevent*, void* self);
+    static void event_cb(bufferevent*, short what, void* self);
+
+    bufferevent* bev_;  // the socket, for writing
+    event* read_event_;
+    ReplySlot* head_ = nullptr;
+    ReplySlot* tail_ = nullptr;
+    uint32_t in_flight_ = 0;
+    bool reading_paused_ = false;
+    bool processing_ = false;  // inside process_input: do not re-enter it
+    bool closing_ = false;     // QUIT, protocol error or shutdown: no more requests
+    InputRun input_run_;       // parsed requests whose bytes have not left input_ yet
+};
+
+}  // namespace shardproxy::proxy

@@ -1,0 +1,336 @@
+#include "proxy/memcache_session.h"
+
+#include <algorithm>
+
+#include "backends/backend_connection.h"
+#include "proxy/memcache_fan_out.h"
+#include "proxy/memcache_local_commands.h"
+#include "proxy/reply_slot.h"
+#include "proxy/worker.h"
+#include "routing/topology.h"
+
+namespace shardproxy::proxy {
+namespace {
+
+constexpr std::string_view kCrlf = "\r\n";
+constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache";
+
+bool is_meta(MemcacheCommand command) {
+    switch (command) {
+    case MemcacheCommand::meta_get:
+    case MemcacheCommand::meta_set:
+    case MemcacheCommand::meta_delete:
+    case MemcacheCommand::meta_arithmetic:
+    case MemcacheCommand::meta_noop:
+    case MemcacheCommand::meta_debug:
+        return true;
+    default:
+        return false;
+    }
+}
+
+// Text noreply: the client hears nothing about the request, not even an error. (Meta quiet
+// mode is different: errors are still answered.)
+bool silent(const MemcacheRequest& request) {
+    return request.quiet_token != 0 && !is_meta(request.command);
+}
+
+// The parser must hold a whole data block before the request can be forwarded, so it refuses
+// blocks larger than the largest item any pool of this listener accepts.
+uint64_t largest_item(const routing::Topology& topology, const routing::ListenerTopology& listener) {
+    uint64_t largest = topology.pools()[listener.default_pool].config->item_size_max;
+    for (const auto& route : listener.config->routes) {
+        for (const auto& pool : topology.pools()) {
+            if (pool.config->name == route.pool) largest = std::max<uint64_t>(largest, pool.config->item_size_max);
+        }
+    }
+    return largest;
+}
+
+void add(evbuffer* out, std::string_view text) { evbuffer_add(out, text.data(), text.size()); }
+
+}  // namespace
+
+MemcacheSession::MemcacheSession(Worker& worker, const routing::ListenerTopology& listener,
+                                 evutil_socket_t fd, uint64_t id)
+    : ClientSession(worker, listener, fd, id),
+      parser_(largest_item(worker.topology(), listener),
+              worker.topology().config().proxy.max_request_bytes) {}
+
+void MemcacheSession::process_input() {
+    const size_t available = evbuffer_get_length(input_);
+    if (available < bytes_needed_) return;
+    // As for Redis: requests are parsed in place, and their bytes leave the input buffer in
+    // runs, consecutive requests to one backend in one move.
+    const char* data = reinterpret_cast<const char*>(evbuffer_pullup(input_, -1));
+    size_t parsed = 0;
+    while (accepting_requests()) {
+        const std::string_view unparsed(data + parsed, available - parsed);
+        if (unparsed.empty() || unparsed.size() < bytes_needed_) break;
+        MemcacheRequest request;
+        const auto status = parser_.parse(unparsed, request);
+        if (status == MemcacheRequestParser::Status::need_more) {
+            bytes_needed_ = parser_.bytes_needed();
+            break;
+        }
+        bytes_needed_ = 1;
+        if (status != MemcacheRequestParser::Status::request) {
+            // An error, or part of a data block being swallowed: the bytes are dropped.
+            extend_input_run(nullptr, parser_.consumed());
+            parsed += parser_.consumed();
+            if (status == MemcacheRequestParser::Status::discard) continue;
+            if (!parser_.error_reply().empty()) reply_line(parser_.error_reply());
+            if (parser_.must_close()) {
+                flush_input_run();
+                evbuffer_drain(input_, evbuffer_get_length(input_));
+                close_when_flushed();
+                return;
+            }
+            continue;
+        }
+        forward_to_ = nullptr;
+        line_rewritten_ = false;
+        worker_.stats().bump_commands();
+        execute(request);
+        if (line_rewritten_) {
+            extend_input_run(nullptr, request.line_bytes);
+            if (request.data_bytes > 0) extend_input_run(forward_to_, request.data_bytes);
+        } else {
+            extend_input_run(forward_to_, request.wire_bytes);
+        }
+        parsed += request.wire_bytes;
+        update_flow_control();
+    }
+    flush_input_run();
+}
+
+void MemcacheSession::append_error(evbuffer* out, std::string_view error) {
+    add(out, error);
+    add(out, kCrlf);
+}
+
+void MemcacheSession::execute(const MemcacheRequest& request) {
+    switch (request.command) {
+    case MemcacheCommand::get:
+    case MemcacheCommand::gets:
+    case MemcacheCommand::gat:
+    case MemcacheCommand::gats:
+        route_retrieval(request);
+        return;
+    case MemcacheCommand::flush_all:
+        route_flush_all(request);
+        return;
+    case MemcacheCommand::version:
+    case MemcacheCommand::verbosity:
+    case MemcacheCommand::stats:
+    case MemcacheCommand::quit:
+    case MemcacheCommand::meta_noop:
+        reply_local(request);
+        return;
+    default:
+        route_keyed(request);
+        return;
+    }
+}
+
+MemcacheSession::Placement MemcacheSession::place(std::string_view key) const {
+    const uint32_t pool = listener_.router.pool_for(key);
+    return Placement{pool, worker_.topology().pools()[pool].placement.server_for(key)};
+}
+
+void MemcacheSession::route_keyed(const MemcacheRequest& request) {
+    const Placement target = place(request.hash_key);
+    if (request.data_bytes > 0 &&
+        request.data_bytes - kCrlf.size() > worker_.topology().pools()[target.pool].config->item_size_max) {
+        if (!silent(request)) reply_line(kTooLarge);
+        return;
+    }
+    send(target, request);
+}
+
+void MemcacheSession::route_retrieval(const MemcacheRequest& request) {
+    groups_.clear();
+    key_group_.clear();
+    for (uint32_t k = 0; k < request.key_count; ++k) {
+        const Placement placement = place(request.tokens[request.first_key + k]);
+        uint32_t group = 0;
+        while (group < groups_.size() && groups_[group] != placement) ++group;
+        if (group == groups_.size()) groups_.push_back(placement);
+        key_group_.push_back(group);
+    }
+    if (groups_.size() == 1) {
+        send(groups_[0], request);
+        return;
+    }
+    split_retrieval(request);
+}
+
+void MemcacheSession::send(Placement target, const MemcacheRequest& request) {
+    backends::BackendConnection& backend = worker_.backend(target.pool, target.server, id_);
+    evbuffer* out = backend.request_buffer();
+    if (out == nullptr) {
+        if (silent(request)) {
+            worker_.stats().bump_noreply_failures();
+        } else {
+            reply_error(backend.unavailable_error());
+        }
+        return;
+    }
+    if (request.quiet_token != 0) {
+        // Earlier requests still waiting in the input run must reach the backend first.
+        flush_input_run();
+        append_line_without_quiet(out, request);
+        line_rewritten_ = true;
+    }
+    forward_to_ = out;
+    if (silent(request)) {
+        backend.await_reply(&worker_.noreply_sink(), 0, false);
+        return;
+    }
+    ReplySlot* slot = push_slot();
+    if (request.quiet_token != 0) {
+        slot->inspect_reply = true;
+        slot->request_kind = static_cast<uint8_t>(request.command);
+    }
+    slot->add_ref();
+    backend.await_reply(slot, 0, false);
+}
+
+void MemcacheSession::split_retrieval(const MemcacheRequest& request) {
+    // Earlier requests still waiting in the input run must reach their backend before the
+    // sub-requests do, or replies would be matched to the wrong requests.
+    flush_input_run();
+    ReplySlot* slot = push_slot();
+    const auto children = static_cast<uint32_t>(groups_.size());
+    auto owned = std::make_unique<MemcacheFanOut>(MemcacheFanOut::Merge::values_in_key_order, children);
+    MemcacheFanOut& fan_out = *owned;
+    slot->fan_out = std::move(owned);
+    for (uint32_t k = 0; k < request.key_count; ++k) {
+        fan_out.add_key(request.tokens[request.first_key + k], key_group_[k]);
+    }
+    for (uint32_t child = 0; child < children; ++child) {
+        backends::BackendConnection& backend = worker_.backend(groups_[child].pool, groups_[child].server, id_);
+        evbuffer* out = backend.request_buffer();
+        if (out == nullptr) {
+            fan_out.set_error(child, backend.unavailable_error());
+            continue;
+        }
+        // "get k1 k3", or "gat <exptime> k1 k3": the command and what precedes the keys.
+        for (uint32_t t = 0; t < request.first_key; ++t) {
+            if (t > 0) add(out, " ");
+            add(out, request.tokens[t]);
+        }
+        for (uint32_t k = 0; k < request.key_count; ++k) {
+            if (key_group_[k] != child) continue;
+            add(out, " ");
+            add(out, request.tokens[request.first_key + k]);
+        }
+        add(out, kCrlf);
+        slot->add_ref();
+        backend.await_reply(slot, child, false);
+    }
+    if (fan_out.complete()) {  // every backend was down
+        fan_out.merge(slot->reply);
+        slot->fan_out.reset();
+        on_slot_done(slot);
+    }
+}
+
+void MemcacheSession::route_flush_all(const MemcacheRequest& request) {
+    // Every server of the listener's pool, each sent the line without noreply; the merged
+    // answer is OK only when all of them said OK.
+    flush_input_run();
+    const uint32_t pool = listener_.default_pool;
+    const auto servers = static_cast<uint32_t>(worker_.topology().pools()[pool].config->servers.size());
+    ReplySlot* slot = nullptr;
+    MemcacheFanOut* fan_out = nullptr;
+    if (!silent(request)) {
+        slot = push_slot();
+        auto owned = std::make_unique<MemcacheFanOut>(MemcacheFanOut::Merge::all_ok, servers);
+        fan_out = owned.get();
+        slot->fan_out = std::move(owned);
+    }
+    for (uint32_t server = 0; server < servers; ++server) {
+        backends::BackendConnection& backend = worker_.backend(pool, server, id_);
+        evbuffer* out = backend.request_buffer();
+        if (out == nullptr) {
+            if (fan_out != nullptr) {
+                fan_out->set_error(server, backend.unavailable_error());
+            } else {
+                worker_.stats().bump_noreply_failures();
+            }
+            continue;
+        }
+        append_line_without_quiet(out, request);
+        if (fan_out == nullptr) {
+            backend.await_reply(&worker_.noreply_sink(), 0, false);
+        } else {
+            slot->add_ref();
+            backend.await_reply(slot, server, false);
+        }
+    }
+    if (fan_out != nullptr && fan_out->complete()) {
+        fan_out->merge(slot->reply);
+        slot->fan_out.reset();
+        on_slot_done(slot);
+    }
+}
+
+void MemcacheSession::append_line_without_quiet(evbuffer* out, const MemcacheRequest& request) const {
+    bool first = true;
+    for (uint32_t t = 0; t < request.tokens.size(); ++t) {
+        if (t == request.quiet_token && t != 0) continue;
+        if (!first) add(out, " ");
+        add(out, request.tokens[t]);
+        first = false;
+    }
+    add(out, kCrlf);
+}
+
+void MemcacheSession::reply_line(std::string_view line) {
+    ReplySlot* slot = push_slot();
+    append_error(slot->reply, line);
+    on_slot_done(slot);
+}
+
+void MemcacheSession::reply_local(const MemcacheRequest& request) {
+    switch (request.command) {
+    case MemcacheCommand::quit:
+        // Requests pipelined after quit are not run; earlier ones are still answered.
+        stop_reading();
+        return;
+    case MemcacheCommand::verbosity:
+        if (!silent(request)) reply_line("OK");
+        return;
+    case MemcacheCommand::meta_noop:
+        reply_line("MN");
+        return;
+    default:
+        break;
+    }
+    ReplySlot* slot = push_slot();
+    if (request.command == MemcacheCommand::version) {
+        append_memcache_version(slot->reply);
+    } else {
+        append_memcache_stats(worker_, request.tokens, slot->reply);
+    }
+    on_slot_done(slot);
+}
+
+void MemcacheSession::on_reply_bytes(ReplySlot* slot, evbuffer* from, size_t length) {
+    if (slot->inspect_reply) {
+        // Quiet mode: the status line decides whether memcached would have said anything.
+        char head[64];
+        const size_t copied = static_cast<size_t>(evbuffer_copyout(from, head, std::min(length, sizeof(head))));
+        std::string_view line(head, copied);
+        line = line.substr(0, line.find(kCrlf));
+        if (meta_quiet_withholds(static_cast<MemcacheCommand>(slot->request_kind), line)) {
+            evbuffer_drain(from, length);
+            on_slot_done(slot);
+            return;
+        }
+    }
+    ClientSession::on_reply_bytes(slot, from, length);
+}
+
+}  // namespace shardproxy::proxy

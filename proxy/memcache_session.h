@@ -1,0 +1,64 @@
+#pragma once
+// One memcached client connection: text and meta commands in, routed by key to the pool's
+// backends (see client_session.h for the reply order).
+//
+// A request's bytes go to its backend unchanged whenever possible. Two kinds are rewritten:
+// - noreply (text) and q (meta) requests lose that token, so the backend answers every
+//   request and its reply stream stays countable. The proxy then drops the answer (noreply)
+//   or withholds it where memcached's quiet mode would (q).
+// - a get whose keys live on several servers becomes one get per server (memcache_fan_out.h).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "proxy/client_session.h"
+#include "proxy/memcache_request_parser.h"
+
+namespace shardproxy::backends {
+class BackendConnection;
+}
+
+namespace shardproxy::proxy {
+
+class MemcacheSession final : public ClientSession {
+public:
+    MemcacheSession(Worker& worker, const routing::ListenerTopology& listener, evutil_socket_t fd,
+                    uint64_t id);
+
+    void on_reply_bytes(ReplySlot* slot, evbuffer* from, size_t length) override;
+
+private:
+    struct Placement {
+        uint32_t pool = 0;
+        uint32_t server = 0;
+        bool operator==(const Placement&) const = default;
+    };
+
+    void process_input() override;
+    void append_error(evbuffer* out, std::string_view error) override;
+
+    void execute(const MemcacheRequest& request);
+    Placement place(std::string_view key) const;
+    void route_keyed(const MemcacheRequest& request);
+    void route_retrieval(const MemcacheRequest& request);
+    void route_flush_all(const MemcacheRequest& request);
+    void send(Placement target, const MemcacheRequest& request);
+    void split_retrieval(const MemcacheRequest& request);
+    // Writes the command line without its noreply/q token.
+    void append_line_without_quiet(evbuffer* out, const MemcacheRequest& request) const;
+    void reply_line(std::string_view line);
+    void reply_local(const MemcacheRequest& request);
+
+    MemcacheRequestParser parser_;
+    size_t bytes_needed_ = 1;
+    // Set by execute: where the request's bytes go (null: dropped), and whether its command
+    // line was already written in rewritten form, so that only the data block is forwarded.
+    evbuffer* forward_to_ = nullptr;
+    bool line_rewritten_ = false;
+
+    // Scratch space reused by every request, so routing does not allocate.
+    std::vector<Placement> groups_;
+    std::vector<uint32_t> key_group_;
+};
+
+}  // namespace shardproxy::proxy
