@@ -51,6 +51,7 @@ BackendConnection::BackendConnection(event_base* base, WriteBatcher& writes,
       deadline_timer_(evtimer_new(base, deadline_cb, this)),
       retry_timer_(evtimer_new(base, retry_cb, this)),
       framer_(make_framer(endpoint.protocol)),
+      batch_part_(evbuffer_new()),
       retry_delay_ms_(kFirstRetryDelayMs),
       timeout_error_(error_text("timed out")) {
     connect();
@@ -61,6 +62,7 @@ BackendConnection::~BackendConnection() {
     fail_all_waiting(error_text("connection closed: proxy shutting down"));
     close_socket();
     evbuffer_free(input_);
+    evbuffer_free(batch_part_);
     event_free(deadline_timer_);
     event_free(retry_timer_);
 }
@@ -82,14 +84,31 @@ void BackendConnection::connect() {
 }
 
 evbuffer* BackendConnection::request_buffer() {
-    return state_ == State::down ? nullptr : bufferevent_get_output(bev_);
+    if (state_ == State::down) return nullptr;
+    evbuffer* out = bufferevent_get_output(bev_);
+    // Whatever is written next follows the gets assembled so far, as its reply will.
+    get_batch_.emit(out);
+    return out;
 }
 
 void BackendConnection::await_reply(ReplySink* sink, uint32_t child, bool parsed) {
+    push_waiting(sink, child, parsed, false);
+}
+
+bool BackendConnection::send_batched_get(std::string_view command, std::string_view key, ReplySink* sink) {
+    if (state_ == State::down) return false;
+    if (!get_batch_.accepts(command, key)) get_batch_.emit(bufferevent_get_output(bev_));
+    get_batch_.add(command, key);
+    push_waiting(sink, 0, false, true);
+    return true;
+}
+
+void BackendConnection::push_waiting(ReplySink* sink, uint32_t child, bool parsed, bool batched) {
     const uint64_t deadline = now_ms() + endpoint_.timeout_ms;
-    waiting_.push_back(Waiting{sink, child, parsed, deadline});
-    // While connecting, the bufferevent sends what is queued as soon as the connect completes.
-    if (state_ == State::connected) writes_.schedule(this);
+    waiting_.push_back(Waiting{sink, child, parsed, batched, deadline});
+    // While connecting, the bufferevent sends what is queued as soon as the connect completes;
+    // an assembled get still has to be put in the queue at the end of the turn.
+    if (state_ == State::connected || batched) writes_.schedule(this);
     // The timer may be set for a later moment (the hung-backend check of a timed-out request).
     if (!evtimer_pending(deadline_timer_, nullptr) || deadline < timer_due_ms_) arm_deadline_timer();
 }
@@ -143,7 +162,7 @@ void BackendConnection::on_read() {
         }
         const Waiting entry = waiting_.front();
         // Anything but a claimable reply is handled at the front of the buffer.
-        if (entry.parsed || entry.sink == nullptr) flush_run(in, run);
+        if (entry.parsed || entry.batched || entry.sink == nullptr) flush_run(in, run);
         size_t length = 0;
         const auto result = framer_->next(in, run.bytes, length);
         if (result == ReplyFramer::Result::need_more) break;
@@ -151,6 +170,14 @@ void BackendConnection::on_read() {
             flush_run(in, run);  // replies claimed before the bad one are whole: deliver them
             fail("protocol error in reply: " + framer_->error());
             return;
+        }
+        if (entry.batched) {
+            if (get_batch_.oldest_members() == 0) {
+                fail("backend sent a reply nobody asked for");
+                return;
+            }
+            deliver_batch(in, length);
+            continue;
         }
         waiting_.pop_front();
         if (entry.sink == nullptr) {
@@ -189,6 +216,47 @@ void BackendConnection::on_read() {
     if (waiting_.empty()) evtimer_del(deadline_timer_);
 }
 
+// The reply at the front of `in` answers the oldest multi-key get: each member gets its VALUE
+// block and an END, or just an END, or, when memcached refused the whole get, its error line.
+void BackendConnection::deliver_batch(evbuffer* in, size_t length) {
+    static constexpr std::string_view kEnd = "END\r\n";
+    const uint32_t members = get_batch_.oldest_members();
+    std::string error;
+    char first[5];
+    if (evbuffer_copyout(in, first, sizeof(first)) == static_cast<ev_ssize_t>(sizeof(first)) &&
+        std::string_view(first, 5) != "VALUE" && std::string_view(first, 5) != kEnd) {
+        error.resize(length - 2);
+        evbuffer_copyout(in, error.data(), error.size());
+    }
+    size_t left = length;
+    for (uint32_t i = 0; i < members; ++i) {
+        const Waiting entry = waiting_.front();
+        waiting_.pop_front();
+        const size_t block = error.empty() ? get_batch_.next_member_block(in) : 0;
+        if (!error.empty()) get_batch_.next_member_block(in);  // consumes the key
+        left -= block;
+        if (entry.sink == nullptr) {  // timed out already
+            --timed_out_;
+            evbuffer_drain(in, block);
+            continue;
+        }
+        if (!error.empty()) {
+            entry.sink->on_failure(entry.child, error);
+        } else if (const DirectReply direct = entry.sink->claim_direct(entry.child); direct.out != nullptr) {
+            evbuffer_remove_buffer(in, direct.out, block);
+            evbuffer_add(direct.out, kEnd.data(), kEnd.size());
+            direct.stream->on_direct_replies_appended();
+        } else {
+            evbuffer_remove_buffer(in, batch_part_, block);
+            evbuffer_add(batch_part_, kEnd.data(), kEnd.size());
+            entry.sink->on_reply_bytes(entry.child, batch_part_, block + kEnd.size());
+        }
+        entry.sink->release();
+    }
+    evbuffer_drain(in, left);  // the END of the multi-key get, or the error line
+    get_batch_.finish_oldest();
+}
+
 void BackendConnection::flush_run(evbuffer* in, DirectRun& run) {
     if (run.bytes == 0) return;
     evbuffer_remove_buffer(in, run.target.out, run.bytes);
@@ -224,6 +292,8 @@ void BackendConnection::on_event(short what) {
 }
 
 void BackendConnection::flush_writes() {
+    if (state_ == State::down) return;
+    get_batch_.emit(bufferevent_get_output(bev_));
     if (state_ == State::connected) WriteBatcher::write_now(bev_);
 }
 
@@ -232,6 +302,7 @@ void BackendConnection::fail(const std::string& reason) {
     writes_.cancel(this);
     close_socket();
     framer_->reset();
+    get_batch_.clear();
     state_ = State::down;
     unavailable_error_ = error_text("is unavailable: " + reason);
     fail_all_waiting(error_text((was_connected ? "connection lost: " : "connection failed: ") + reason));

@@ -20,7 +20,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include "backends/memcache_get_batch.h"
 #include "backends/redis_reply_parser.h"
 #include "backends/reply_framer.h"
 #include "backends/reply_sink.h"
@@ -54,7 +56,13 @@ public:
     // "ERR backend ... timed out" for Redis, "SERVER_ERROR backend ... timed out" for memcached.
     evbuffer* request_buffer();
     void await_reply(ReplySink* sink, uint32_t child, bool parsed);
+    // memcached only: a single-key "get" or "gets" that joins the multi-key get this connection
+    // assembles during the loop turn (memcache_get_batch.h); the sink gets the reply to its own
+    // key. False while the backend is down. As with any direct write, the bytes of the
+    // caller's earlier requests to this backend must already be in request_buffer().
+    bool send_batched_get(std::string_view command, std::string_view key, ReplySink* sink);
     const std::string& unavailable_error() const { return unavailable_error_; }
+    bool available() const { return state_ != State::down; }
 
     void flush_writes() override;
 
@@ -66,6 +74,7 @@ private:
         ReplySink* sink;  // null once answered early (timed out)
         uint32_t child;
         bool parsed;
+        bool batched;  // a member of a multi-key get (get_batch_)
         uint64_t deadline_ms;
     };
 
@@ -76,7 +85,9 @@ private:
     };
 
     void connect();
+    void push_waiting(ReplySink* sink, uint32_t child, bool parsed, bool batched);
     void on_read();
+    void deliver_batch(evbuffer* in, size_t length);
     void flush_run(evbuffer* in, DirectRun& run);
     void close_socket();
     void on_event(short what);
@@ -104,6 +115,8 @@ private:
     State state_ = State::down;
     std::unique_ptr<ReplyFramer> framer_;
     std::unique_ptr<RedisReplyParser> parser_;  // made when a fan-out first needs it
+    MemcacheGetBatch get_batch_;
+    evbuffer* batch_part_;  // one member's reply, when its sink cannot take it directly
     RingQueue<Waiting> waiting_;
     size_t timed_out_ = 0;  // the oldest `timed_out_` entries of waiting_ have no sink
     uint64_t timer_due_ms_ = 0;  // when deadline_timer_ fires, while it is pending

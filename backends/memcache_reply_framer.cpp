@@ -141,10 +141,11 @@ ReplyFramer::Result MemcacheReplyFramer::next(evbuffer* in, size_t offset, size_
     const size_t buffered = evbuffer_get_length(in);
     if (offset >= buffered) return Result::need_more;
     const size_t total = buffered - offset;  // bytes from the start of this reply on
+    // While a large value arrives, each read is answered without walking the buffer.
+    if (scanned_ > total || (block_ > 0 && total - scanned_ < block_)) return Result::need_more;
     // A cursor that only moves forward, so a long reply costs one walk over the buffer's chunks.
     evbuffer_ptr cursor;
-    if (scanned_ > total ||
-        evbuffer_ptr_set(in, &cursor, offset + scanned_, EVBUFFER_PTR_SET) != 0) {
+    if (evbuffer_ptr_set(in, &cursor, offset + scanned_, EVBUFFER_PTR_SET) != 0) {
         return Result::need_more;
     }
     std::string scratch;

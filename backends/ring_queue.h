@@ -12,6 +12,7 @@ public:
     bool empty() const { return size_ == 0; }
     size_t size() const { return size_; }
     T& front() { return slots_[head_]; }
+    const T& front() const { return slots_[head_]; }
     T& operator[](size_t i) { return slots_[(head_ + i) & (slots_.size() - 1)]; }
 
     void push_back(const T& value) {

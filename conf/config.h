@@ -51,12 +51,16 @@ struct RouteConfig {
     bool operator==(const RouteConfig&) const = default;
 };
 
+// Which memcached keys a memcache listener accepts (see key_rules in conf/README.md).
+enum class KeyRules { strict, memcached };
+
 struct ListenerConfig {
     std::string name;
     Address listen;
     Protocol protocol = Protocol::redis;
     std::string pool;
     std::vector<RouteConfig> routes;
+    KeyRules key_rules = KeyRules::strict;
     bool operator==(const ListenerConfig&) const = default;
 };
 

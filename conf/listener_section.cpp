@@ -130,6 +130,26 @@ const KeySpec<ListenerConfig> listener_table[] = {
              routes.for_each_element(ValueType::table,
                                      [&](const Setting& entry, std::size_t) { read_route(entry, listener); });
          }},
+    {.name = "key_rules",
+     .type = ValueType::string,
+     .default_value = "\"strict\"",
+     .help = "memcache listeners only: \"strict\" refuses keys longer than 250 bytes or holding control "
+             "characters, as the memcached protocol says; \"memcached\" also accepts control characters, as "
+             "memcached 1.6 itself does (some tools, such as memcaslap, send them).",
+     .apply =
+         [](const Setting& rules, ListenerConfig& listener) {
+             if (rules.string() == "strict") {
+                 listener.key_rules = KeyRules::strict;
+             } else if (rules.string() == "memcached") {
+                 listener.key_rules = KeyRules::memcached;
+             } else {
+                 static constexpr std::string_view names[] = {"strict", "memcached"};
+                 rules.unknown_name("key rule", names);
+             }
+             if (listener.protocol != Protocol::memcache) {
+                 rules.error(rules.path + " applies to memcache listeners only");
+             }
+         }},
 };
 
 bool has_address(const ListenerConfig& listener) {

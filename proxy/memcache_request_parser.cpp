@@ -14,17 +14,6 @@ namespace {
 // memcached's KEY_MAX_LENGTH.
 constexpr size_t kMaxKeyBytes = 250;
 
-// Keys longer than memcached allows, or with control characters. (memcached 1.6.18 itself
-// stores keys with tabs or other control bytes, which its protocol forbids and many clients
-// cannot read back; the proxy refuses them with the same error as an overlong key.)
-bool invalid_key(std::string_view key) {
-    if (key.size() > kMaxKeyBytes) return true;
-    for (const char c : key) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) return true;
-    }
-    return false;
-}
 // memcached hangs up, silently, on a connection whose buffered input holds more than this many
 // bytes without a LF, unless they start (after at most 100 spaces) with "get " or "gets ": only
 // multigets may be longer (try_read_command_ascii). Whether a long line arrives in one read or
@@ -180,12 +169,27 @@ bool opaque_too_long(std::span<const std::string_view> flags) {
 
 }  // namespace
 
-MemcacheRequestParser::MemcacheRequestParser(uint64_t max_value_bytes, uint64_t max_line_bytes)
+MemcacheRequestParser::MemcacheRequestParser(uint64_t max_value_bytes, uint64_t max_line_bytes,
+                                             bool allow_control_characters)
     : max_value_bytes_(max_value_bytes),
+      allow_control_characters_(allow_control_characters),
       max_retrieval_line_(static_cast<size_t>(
           std::max<uint64_t>(max_line_bytes, static_cast<uint64_t>(kMaxLineBytes)))) {
     tokens_.reserve(kMaxTokens + 1);
     decoded_key_.reserve(kMaxKeyBytes);
+}
+
+// Keys longer than memcached allows, or, unless allowed, with control characters: memcached
+// 1.6.18 stores keys with tabs or other control bytes, which its protocol forbids and many
+// clients cannot read back.
+bool MemcacheRequestParser::invalid_key(std::string_view key) const {
+    if (key.size() > kMaxKeyBytes) return true;
+    if (allow_control_characters_) return false;
+    for (const char c : key) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) return true;
+    }
+    return false;
 }
 
 MemcacheRequestParser::Status MemcacheRequestParser::need(size_t total_bytes) {

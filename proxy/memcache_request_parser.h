@@ -72,7 +72,10 @@ public:
     // max_line_bytes: the longest get/gets command line, counted before its LF (memcached
     // grows its buffer for these without bound); never less than 2048, the length memcached
     // allows every other command line.
-    MemcacheRequestParser(uint64_t max_value_bytes, uint64_t max_line_bytes);
+    // allow_control_characters: accept keys with control characters, as memcached 1.6 does,
+    // although its protocol forbids them; otherwise they are refused like overlong keys.
+    MemcacheRequestParser(uint64_t max_value_bytes, uint64_t max_line_bytes,
+                          bool allow_control_characters = false);
 
     // Parses one request at the start of data. On request, views point into data or into the
     // parser and stay valid until the next call. After need_more, the next call must pass the
@@ -97,6 +100,7 @@ public:
     bool must_close() const { return must_close_; }
 
 private:
+    bool invalid_key(std::string_view key) const;
     Status parse_line(std::string_view data, size_t line_bytes, MemcacheRequest& request);
     Status parse_retrieval(MemcacheCommand command, MemcacheRequest& request);
     Status parse_storage(std::string_view data, MemcacheCommand command, MemcacheRequest& request);
@@ -117,6 +121,7 @@ private:
     Status fail_and_close(std::string_view reply, size_t input_bytes);
 
     uint64_t max_value_bytes_;
+    bool allow_control_characters_;
     size_t max_retrieval_line_;
     size_t bytes_needed_ = 0;
     size_t consumed_ = 0;

@@ -35,6 +35,13 @@ bool silent(const MemcacheRequest& request) {
     return request.quiet_token != 0 && !is_meta(request.command);
 }
 
+// memcached answers each text get with its own write but a multi-key get with one, so single-key
+// gets to one server are sent together (backends/memcache_get_batch.h).
+bool single_key_get(const MemcacheRequest& request) {
+    return (request.command == MemcacheCommand::get || request.command == MemcacheCommand::gets) &&
+           request.key_count == 1;
+}
+
 // The parser must hold a whole data block before the request can be forwarded, so it refuses
 // blocks larger than the largest item any pool of this listener accepts.
 uint64_t largest_item(const routing::Topology& topology, const routing::ListenerTopology& listener) {
@@ -55,7 +62,8 @@ MemcacheSession::MemcacheSession(Worker& worker, const routing::ListenerTopology
                                  evutil_socket_t fd, uint64_t id)
     : ClientSession(worker, listener, fd, id),
       parser_(largest_item(worker.topology(), listener),
-              worker.topology().config().proxy.max_request_bytes) {}
+              worker.topology().config().proxy.max_request_bytes,
+              listener.config->key_rules == conf::KeyRules::memcached) {}
 
 void MemcacheSession::process_input() {
     const size_t available = evbuffer_get_length(input_);
@@ -167,8 +175,7 @@ void MemcacheSession::route_retrieval(const MemcacheRequest& request) {
 
 void MemcacheSession::send(Placement target, const MemcacheRequest& request) {
     backends::BackendConnection& backend = worker_.backend(target.pool, target.server, id_);
-    evbuffer* out = backend.request_buffer();
-    if (out == nullptr) {
+    if (!backend.available()) {
         if (silent(request)) {
             worker_.stats().bump_noreply_failures();
         } else {
@@ -176,6 +183,16 @@ void MemcacheSession::send(Placement target, const MemcacheRequest& request) {
         }
         return;
     }
+    if (single_key_get(request)) {
+        // Joins the multi-key get the connection assembles this turn; the request's own bytes
+        // are dropped. Earlier requests still waiting in the input run must be sent first.
+        flush_input_run();
+        ReplySlot* slot = push_slot();
+        slot->add_ref();
+        backend.send_batched_get(request.tokens[0], request.hash_key, slot);
+        return;
+    }
+    evbuffer* out = backend.request_buffer();
     if (request.quiet_token != 0) {
         // Earlier requests still waiting in the input run must reach the backend first.
         flush_input_run();

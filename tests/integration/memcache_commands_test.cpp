@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -214,6 +215,41 @@ TEST_CASE("version, verbosity, stats, quit and flush_all are answered by the pro
     CHECK(quitting.read_for(300) == "STORED\r\n");
     CHECK(quitting.wait_closed());
     CHECK(client.get("q").value == "1");
+}
+
+TEST_CASE("gets of many clients at once each get the reply for their own key") {
+    // Single-key gets that reach one server in the same moment travel as one multi-key get;
+    // hits, misses, repeated keys and gets with cas must still go back to the right client.
+    MemcacheClient setup(cluster().proxy_port());
+    for (int i = 0; i < 40; i += 2) REQUIRE(setup.set("crowd:" + std::to_string(i), "v" + std::to_string(i), 3).ok());
+    std::vector<std::unique_ptr<RawConnection>> clients;
+    std::vector<std::string> requests;
+    for (int round = 0; round < 5; ++round) {
+        clients.clear();
+        requests.clear();
+        for (int i = 0; i < 60; ++i) {
+            const std::string key = "crowd:" + std::to_string((i * 7 + round) % 40);
+            requests.push_back((i % 3 == 0 ? "gets " : "get ") + key + "\r\n");
+            clients.push_back(std::make_unique<RawConnection>(cluster().proxy_port()));
+        }
+        for (size_t i = 0; i < clients.size(); ++i) REQUIRE(clients[i]->send(requests[i]));
+        for (size_t i = 0; i < clients.size(); ++i) {
+            const std::string key = requests[i].substr(requests[i].find(' ') + 1, requests[i].size() - requests[i].find(' ') - 3);
+            const int number = std::stoi(key.substr(6));
+            const std::string reply = clients[i]->read_until("END\r\n");
+            CAPTURE(requests[i]);
+            if (number % 2 != 0) {
+                CHECK(reply == "END\r\n");
+            } else if (requests[i].starts_with("gets")) {
+                const std::string value = "v" + std::to_string(number);
+                CHECK(reply.starts_with("VALUE " + key + " 3 " + std::to_string(value.size()) + " "));
+                CHECK(reply.ends_with("\r\n" + value + "\r\nEND\r\n"));
+            } else {
+                const std::string value = "v" + std::to_string(number);
+                CHECK(reply == "VALUE " + key + " 3 " + std::to_string(value.size()) + "\r\n" + value + "\r\nEND\r\n");
+            }
+        }
+    }
 }
 
 TEST_CASE("libmemcached noreply and buffered pipelines store everything") {

@@ -237,6 +237,27 @@ item_size_max = 2097152
           "test.toml:7:17: pool.main.item_size_max applies to memcache pools only\n");
 }
 
+TEST_CASE("key_rules is for memcache listeners, and names one of its two rules") {
+    CHECK(problems(R"([[listener]]
+listen = "127.0.0.1:6380"
+pool = "main"
+key_rules = "memcached"
+
+[pool.main]
+servers = ["127.0.0.1:7001"]
+)") == "test.toml:4:13: listener[0].key_rules applies to memcache listeners only\n");
+    CHECK(problems(R"([[listener]]
+listen = "127.0.0.1:11311"
+protocol = "memcache"
+pool = "mc"
+key_rules = "memcache"
+
+[pool.mc]
+protocol = "memcache"
+servers = ["127.0.0.1:11211"]
+)") == "test.toml:5:13: listener[0].key_rules: unknown key rule 'memcache'; did you mean 'memcached'?\n");
+}
+
 TEST_CASE("an unknown protocol gets the nearest protocol name") {
     CHECK(problems(std::string(minimal_config) + "protocol = \"memcached\"\n") ==
           "test.toml:7:12: pool.main.protocol: unknown protocol 'memcached'; did you mean 'memcache'?\n");

@@ -134,10 +134,16 @@ std::string_view config_with_key(std::string_view title) {
     return "";
 }
 
-// Keys that only memcache pools take.
-constexpr std::string_view memcache_pool_with_key =
-    "[[listener]]\nlisten = \"127.0.0.1:11311\"\nprotocol = \"memcache\"\npool = \"main\"\n"
-    "[pool.main]\nprotocol = \"memcache\"\nservers = [\"127.0.0.1:11211\"]\n@\n";
+// Keys that only memcache listeners and pools take.
+std::string_view memcache_config_with_key(std::string_view key) {
+    if (key == "item_size_max")
+        return "[[listener]]\nlisten = \"127.0.0.1:11311\"\nprotocol = \"memcache\"\npool = \"main\"\n"
+               "[pool.main]\nprotocol = \"memcache\"\nservers = [\"127.0.0.1:11211\"]\n@\n";
+    if (key == "key_rules")
+        return "[[listener]]\nlisten = \"127.0.0.1:11311\"\nprotocol = \"memcache\"\npool = \"main\"\n@\n"
+               "[pool.main]\nprotocol = \"memcache\"\nservers = [\"127.0.0.1:11211\"]\n";
+    return "";
+}
 
 Config load_with(std::string_view templ, std::string_view line) {
     std::string text(templ);
@@ -154,8 +160,8 @@ TEST_CASE("every documented default is the value a key takes when it is absent")
             // Prose defaults are computed or required, so there is no literal to write.
             if (key.default_value.starts_with('(')) continue;
             INFO("key: " << key.name << " in " << section.title);
-            const std::string_view templ =
-                key.name == "item_size_max" ? memcache_pool_with_key : config_with_key(section.title);
+            std::string_view templ = memcache_config_with_key(key.name);
+            if (templ.empty()) templ = config_with_key(section.title);
             REQUIRE_FALSE(templ.empty());
             CHECK(load_with(templ, std::string(key.name) + " = " + std::string(key.default_value)) ==
                   load_with(templ, ""));

@@ -386,6 +386,15 @@ TEST_CASE("memcache keys with control characters are refused like overlong keys"
     check_every_split("get\tk\r\n", {error("ERROR", 7)});
 }
 
+TEST_CASE("with memcached's key rules, keys with control characters are accepted as memcached does") {
+    MemcacheRequestParser lenient(1024 * 1024, 4096, true);
+    MemcacheRequest request;
+    const std::string wire = "get \x10\x10key\r\n";  // memcaslap's keys start like this
+    REQUIRE(lenient.parse(wire, request) == MemcacheRequestParser::Status::request);
+    CHECK(request.hash_key == "\x10\x10key");
+    CHECK(lenient.parse("get " + std::string(251, 'k') + "\r\n", request) == MemcacheRequestParser::Status::error);
+}
+
 TEST_CASE("memcache keys longer than 250 bytes") {
     const std::string key250(250, 'k');
     const std::string key251(251, 'k');
