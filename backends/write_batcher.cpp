@@ -1,11 +1,36 @@
 #include "backends/write_batcher.h"
 
 #include <event2/buffer.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
 
 namespace shardproxy::backends {
+namespace {
+
+// Chunks handed to one sendmsg; libevent's chunks are usually far fewer per write.
+constexpr int kMaxChunks = 64;
+
+// Writes what the socket takes now. sendmsg rather than libevent's writev: writev is a file
+// operation and takes the file position lock (fdget_pos) that a socket does not need, a few
+// percent of the proxy's time at one request per write. MSG_NOSIGNAL: a closed peer is an
+// error to report, not a signal.
+static_assert(sizeof(evbuffer_iovec) == sizeof(iovec), "libevent documents evbuffer_iovec as struct iovec");
+
+ssize_t send_buffer(evbuffer* output, evutil_socket_t fd) {
+    evbuffer_iovec chunks[kMaxChunks];
+    const int count = evbuffer_peek(output, -1, nullptr, chunks, kMaxChunks);
+    msghdr message{};
+    message.msg_iov = reinterpret_cast<iovec*>(chunks);
+    message.msg_iovlen = static_cast<size_t>(std::min(count, kMaxChunks));
+    const ssize_t sent = sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent > 0) evbuffer_drain(output, static_cast<size_t>(sent));
+    return sent;
+}
+
+}  // namespace
 
 WriteBatcher::WriteBatcher(event_base* base) : event_(event_new(base, -1, 0, run_cb, this)) {}
 
@@ -46,7 +71,7 @@ void WriteBatcher::write_now(bufferevent* bev) {
     // A socket bufferevent keeps its output's front frozen so only it drains the buffer; it
     // thaws it the same way around its own writes.
     evbuffer_unfreeze(output, 1);
-    const int written = evbuffer_write(output, bufferevent_getfd(bev));
+    const ssize_t written = send_buffer(output, bufferevent_getfd(bev));
     evbuffer_freeze(output, 1);
     // On EAGAIN, or on a real error, the bufferevent takes over: it retries when writable, or
     // meets the error itself and reports it through the owner's event callback.

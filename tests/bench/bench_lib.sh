@@ -334,7 +334,7 @@ write_raw_csv() {  # HEADER: every run, as CSV, to RAW_CSV if set
 # Report
 
 median() {  # values on stdin, one per line; '-' lines ignored
-  grep -v '^-$' | sort -g | awk '{ v[NR] = $1 } END {
+  { grep -v '^-$' || true; } | sort -g | awk '{ v[NR] = $1 } END {
     if (NR == 0) { print "-"; exit }
     if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
