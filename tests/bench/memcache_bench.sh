@@ -17,7 +17,9 @@
 # Environment (defaults in brackets):
 #   DURATION      [10s]      length of one memcaslap run (-t; a number with s, m or h)
 #   MC_THREADS    [2]        memcaslap threads (-T)
-#   CONCURRENCY   [32]       memcaslap connections (-c); a multiple of MC_THREADS
+#   CONCURRENCY   [128]      memcaslap connections (-c), memcaslap's own default; a multiple of
+#                            MC_THREADS. Each keeps one request in flight, so at low values the
+#                            ops/s ratio measures the latency a proxy adds more than its cost
 #   SET_RATIO     [0.1]      share of sets (the rest are gets), 0 to 1
 #   KEY_SIZE      [32]       key size in bytes, 16 to 250 (memcaslap needs at least 16)
 #   VALUE_SIZE    [100]      value size in bytes
@@ -59,7 +61,7 @@ capture_env DURATION MC_THREADS CONCURRENCY SET_RATIO KEY_SIZE VALUE_SIZE MULTIG
 
 DURATION=${DURATION:-10s}
 MC_THREADS=${MC_THREADS:-2}
-CONCURRENCY=${CONCURRENCY:-32}
+CONCURRENCY=${CONCURRENCY:-128}
 SET_RATIO=${SET_RATIO:-0.1}
 KEY_SIZE=${KEY_SIZE:-32}
 VALUE_SIZE=${VALUE_SIZE:-100}
