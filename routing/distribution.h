@@ -21,6 +21,11 @@ public:
     virtual ~Distribution() = default;
     // Index into the server list the distribution was built from.
     virtual uint32_t server_for(uint32_t key_hash) const = 0;
+    // The key's replica set: min(count, servers) distinct servers, most preferred first, with
+    // out[0] == server_for(key_hash), so one replica places keys exactly as server_for does.
+    // Each distribution orders the rest its own way (ketama: the next distinct servers clockwise
+    // on the ring). `out` is overwritten; callers reuse it so that lookups do not allocate.
+    virtual void replica_set(uint32_t key_hash, uint32_t count, std::vector<uint32_t>& out) const = 0;
 };
 
 struct DistributionBuild {

@@ -15,6 +15,9 @@ public:
     explicit JumpDistribution(uint32_t server_count) : server_count_(server_count) {}
 
     uint32_t server_for(uint32_t key_hash) const override;
+    // Replica r is where jump sends the key hash re-mixed with r, skipping servers already
+    // chosen, so each replica keeps jump's small movement when servers are added.
+    void replica_set(uint32_t key_hash, uint32_t count, std::vector<uint32_t>& out) const override;
 
 private:
     uint32_t server_count_;

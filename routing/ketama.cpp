@@ -30,7 +30,8 @@ uint32_t ketama_point_count(uint32_t weight, uint32_t total_weight, uint32_t ser
     return static_cast<uint32_t>(std::floor(nudged)) * 4;
 }
 
-KetamaDistribution::KetamaDistribution(std::span<const WeightedServer> servers) {
+KetamaDistribution::KetamaDistribution(std::span<const WeightedServer> servers)
+    : server_count_(static_cast<uint32_t>(servers.size())) {
     uint32_t total_weight = 0;
     for (const WeightedServer& server : servers) total_weight += server.weight;
     const auto server_count = static_cast<uint32_t>(servers.size());
@@ -62,10 +63,23 @@ KetamaDistribution::KetamaDistribution(std::span<const WeightedServer> servers) 
     }
 }
 
-uint32_t KetamaDistribution::server_for(uint32_t key_hash) const {
+size_t KetamaDistribution::point_index(uint32_t key_hash) const {
     auto it = std::lower_bound(points_.begin(), points_.end(), key_hash);
     if (it == points_.end()) it = points_.begin();
-    return owners_[static_cast<size_t>(it - points_.begin())];
+    return static_cast<size_t>(it - points_.begin());
+}
+
+uint32_t KetamaDistribution::server_for(uint32_t key_hash) const { return owners_[point_index(key_hash)]; }
+
+// A server with no points (a weight too small for even one) is never a replica: like
+// server_for, the replica set only knows the ring.
+void KetamaDistribution::replica_set(uint32_t key_hash, uint32_t count, std::vector<uint32_t>& out) const {
+    out.clear();
+    const size_t start = point_index(key_hash);
+    for (size_t step = 0; step < owners_.size() && out.size() < count && out.size() < server_count_; ++step) {
+        const uint32_t owner = owners_[(start + step) % owners_.size()];
+        if (std::find(out.begin(), out.end(), owner) == out.end()) out.push_back(owner);
+    }
 }
 
 DistributionBuild build_ketama(std::span<const WeightedServer> servers) {

@@ -19,14 +19,19 @@ public:
     explicit KetamaDistribution(std::span<const WeightedServer> servers);
 
     uint32_t server_for(uint32_t key_hash) const override;
+    // The owners of the points from the key's point clockwise, each server once.
+    void replica_set(uint32_t key_hash, uint32_t count, std::vector<uint32_t>& out) const override;
 
     // The ring, ascending; owners[i] is the config position of the server owning points[i].
     const std::vector<uint32_t>& points() const { return points_; }
     const std::vector<uint32_t>& owners() const { return owners_; }
 
 private:
+    size_t point_index(uint32_t key_hash) const;
+
     std::vector<uint32_t> points_;
     std::vector<uint32_t> owners_;
+    uint32_t server_count_;
 };
 
 DistributionBuild build_ketama(std::span<const WeightedServer> servers);

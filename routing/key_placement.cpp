@@ -35,4 +35,12 @@ uint32_t KeyPlacement::server_for(std::string_view key) const {
     return distribution_->server_for(hash(key));
 }
 
+void KeyPlacement::replicas_for(std::string_view key, uint32_t count, std::vector<uint32_t>& out) const {
+    if (server_count_ <= 1) {
+        out.assign(1, 0);
+        return;
+    }
+    distribution_->replica_set(hash(key), count, out);
+}
+
 }  // namespace shardproxy::routing

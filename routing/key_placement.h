@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "routing/distribution.h"
 #include "routing/hash_function.h"
@@ -22,6 +23,9 @@ public:
 
     uint32_t hash(std::string_view key) const;
     uint32_t server_for(std::string_view key) const;
+    // The key's `count` replicas, most preferred first (Distribution::replica_set); out[0] is
+    // server_for(key).
+    void replicas_for(std::string_view key, uint32_t count, std::vector<uint32_t>& out) const;
 
 private:
     HashFunction hash_;

@@ -41,7 +41,8 @@ uint32_t maglev_table_size(uint32_t server_count) {
     return size;
 }
 
-MaglevDistribution::MaglevDistribution(std::span<const WeightedServer> servers) {
+MaglevDistribution::MaglevDistribution(std::span<const WeightedServer> servers)
+    : server_count_(static_cast<uint32_t>(servers.size())) {
     const uint32_t size = maglev_table_size(static_cast<uint32_t>(servers.size()));
     table_.assign(size, free_slot);
 
@@ -76,6 +77,24 @@ MaglevDistribution::MaglevDistribution(std::span<const WeightedServer> servers) 
 
 uint32_t MaglevDistribution::server_for(uint32_t key_hash) const {
     return table_[key_hash % table_.size()];
+}
+
+// Neighbouring slots are filled in turns by a few servers' permutations, so walking the table
+// would favour some servers as second copies. Replica r instead looks the key's hash up again,
+// re-mixed with r, skipping servers already chosen; a scan completes the set for unlucky keys.
+void MaglevDistribution::replica_set(uint32_t key_hash, uint32_t count, std::vector<uint32_t>& out) const {
+    out.clear();
+    const uint32_t wanted = std::min(count, server_count_);
+    out.push_back(server_for(key_hash));
+    for (uint64_t r = 1; out.size() < wanted && r < 8ull * wanted; ++r) {
+        const uint64_t mixed = (key_hash ^ (r * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+        const uint32_t owner = table_[(mixed >> 32) % table_.size()];
+        if (std::find(out.begin(), out.end(), owner) == out.end()) out.push_back(owner);
+    }
+    for (size_t slot = 0; slot < table_.size() && out.size() < wanted; ++slot) {
+        const uint32_t owner = table_[slot];
+        if (std::find(out.begin(), out.end(), owner) == out.end()) out.push_back(owner);
+    }
 }
 
 DistributionBuild build_maglev(std::span<const WeightedServer> servers) {

@@ -21,12 +21,15 @@ public:
     explicit MaglevDistribution(std::span<const WeightedServer> servers);
 
     uint32_t server_for(uint32_t key_hash) const override;
+    // The key's server, then the owners of slots found by looking the key up again re-mixed.
+    void replica_set(uint32_t key_hash, uint32_t count, std::vector<uint32_t>& out) const override;
 
     // Config position of the server owning each slot.
     const std::vector<uint32_t>& table() const { return table_; }
 
 private:
     std::vector<uint32_t> table_;
+    uint32_t server_count_;
 };
 
 DistributionBuild build_maglev(std::span<const WeightedServer> servers);

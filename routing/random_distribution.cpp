@@ -31,6 +31,12 @@ uint32_t RandomDistribution::server_for(uint32_t) const {
     return static_cast<uint32_t>((static_cast<uint64_t>(bits) * server_count_) >> 32);
 }
 
+void RandomDistribution::replica_set(uint32_t key_hash, uint32_t count, std::vector<uint32_t>& out) const {
+    out.clear();
+    const uint32_t first = server_for(key_hash);
+    for (uint32_t i = 0; i < server_count_ && out.size() < count; ++i) out.push_back((first + i) % server_count_);
+}
+
 DistributionBuild build_random(std::span<const WeightedServer> servers) {
     return {std::make_unique<RandomDistribution>(static_cast<uint32_t>(servers.size())), {}};
 }

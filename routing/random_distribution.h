@@ -14,6 +14,8 @@ public:
 
     // Safe to call from any number of threads at once: each thread has its own generator.
     uint32_t server_for(uint32_t key_hash) const override;
+    // A random server, then the ones after it in the server list.
+    void replica_set(uint32_t key_hash, uint32_t count, std::vector<uint32_t>& out) const override;
 
 private:
     uint32_t server_count_;

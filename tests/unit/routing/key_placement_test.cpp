@@ -16,6 +16,10 @@ class EchoDistribution final : public Distribution {
 public:
     explicit EchoDistribution(uint32_t servers) : servers_(servers) {}
     uint32_t server_for(uint32_t key_hash) const override { return key_hash % servers_; }
+    void replica_set(uint32_t key_hash, uint32_t count, std::vector<uint32_t>& out) const override {
+        out.clear();
+        for (uint32_t i = 0; i < count && i < servers_; ++i) out.push_back((key_hash + i) % servers_);
+    }
 
 private:
     uint32_t servers_;
