@@ -43,10 +43,11 @@ timeval to_timeval(uint64_t ms) {
 }  // namespace
 
 BackendConnection::BackendConnection(event_base* base, WriteBatcher& writes,
-                                     const BackendEndpoint& endpoint)
+                                     const BackendEndpoint& endpoint, ServerHealth& health)
     : base_(base),
       writes_(writes),
       endpoint_(endpoint),
+      health_(health),
       input_(evbuffer_new()),
       deadline_timer_(evtimer_new(base, deadline_cb, this)),
       retry_timer_(evtimer_new(base, retry_cb, this)),
@@ -84,7 +85,7 @@ void BackendConnection::connect() {
 }
 
 evbuffer* BackendConnection::request_buffer() {
-    if (state_ == State::down) return nullptr;
+    if (!available()) return nullptr;
     evbuffer* out = bufferevent_get_output(bev_);
     // Whatever is written next follows the gets assembled so far, as its reply will.
     get_batch_.emit(out);
@@ -96,10 +97,30 @@ void BackendConnection::await_reply(ReplySink* sink, uint32_t child, bool parsed
 }
 
 bool BackendConnection::send_batched_get(std::string_view command, std::string_view key, ReplySink* sink) {
-    if (state_ == State::down) return false;
+    if (!available()) return false;
     if (!get_batch_.accepts(command, key)) get_batch_.emit(bufferevent_get_output(bev_));
     get_batch_.add(command, key);
     push_waiting(sink, 0, false, true);
+    return true;
+}
+
+const std::string& BackendConnection::unavailable_error() {
+    if (!health_.down()) return unavailable_error_;
+    health_.count_refused();  // a request is being refused because of it
+    down_error_ = error_text(health_.down_reason());
+    return down_error_;
+}
+
+bool BackendConnection::send_probe(ReplySink* sink) {
+    if (state_ == State::down) return false;
+    evbuffer* out = bufferevent_get_output(bev_);
+    get_batch_.emit(out);
+    if (endpoint_.protocol == BackendProtocol::memcache) {
+        evbuffer_add(out, "version\r\n", 9);
+    } else {
+        evbuffer_add(out, "PING\r\n", 6);
+    }
+    push_waiting(sink, 0, false, false);
     return true;
 }
 
@@ -137,6 +158,7 @@ void BackendConnection::on_deadline() {
         ReplySink* sink = entry.sink;
         entry.sink = nullptr;
         ++timed_out_;
+        health_.on_failure("timed out");
         sink->on_failure(entry.child, timeout_error_);
         sink->release();
     }
@@ -151,6 +173,7 @@ void BackendConnection::on_deadline() {
 }
 
 void BackendConnection::on_read() {
+    health_.on_reply();  // the server is answering
     evbuffer* in = input_;
     // Replies claimed for one client buffer accumulate at the front of `in` and move together.
     DirectRun run;
@@ -305,6 +328,7 @@ void BackendConnection::fail(const std::string& reason) {
     get_batch_.clear();
     state_ = State::down;
     unavailable_error_ = error_text("is unavailable: " + reason);
+    health_.on_failure(reason);
     fail_all_waiting(error_text((was_connected ? "connection lost: " : "connection failed: ") + reason));
     evtimer_del(deadline_timer_);
     const timeval delay = to_timeval(retry_delay_ms_);

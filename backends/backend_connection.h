@@ -25,6 +25,7 @@
 #include "backends/memcache_get_batch.h"
 #include "backends/redis_reply_parser.h"
 #include "backends/reply_framer.h"
+#include "backends/server_health.h"
 #include "backends/reply_sink.h"
 #include "backends/ring_queue.h"
 #include "backends/socket_address.h"
@@ -43,7 +44,8 @@ struct BackendEndpoint {
 
 class BackendConnection final : public WriteBatcher::Writer {
 public:
-    BackendConnection(event_base* base, WriteBatcher& writes, const BackendEndpoint& endpoint);
+    BackendConnection(event_base* base, WriteBatcher& writes, const BackendEndpoint& endpoint,
+                      ServerHealth& health);
     ~BackendConnection();
     BackendConnection(const BackendConnection&) = delete;
     BackendConnection& operator=(const BackendConnection&) = delete;
@@ -61,8 +63,14 @@ public:
     // key. False while the backend is down. As with any direct write, the bytes of the
     // caller's earlier requests to this backend must already be in request_buffer().
     bool send_batched_get(std::string_view command, std::string_view key, ReplySink* sink);
-    const std::string& unavailable_error() const { return unavailable_error_; }
-    bool available() const { return state_ != State::down; }
+    // Why request_buffer() refused, worded for the client: the server is marked down, or this
+    // connection is being re-established. Call it once per refused request: refusals of a
+    // down server are counted here.
+    const std::string& unavailable_error();
+    bool available() const { return state_ != State::down && !health_.down(); }
+    // A health probe (PING, or version for memcached), sent even while the server is marked
+    // down; false when the connection itself is not up.
+    bool send_probe(ReplySink* sink);
 
     void flush_writes() override;
 
@@ -107,6 +115,7 @@ private:
     event_base* base_;
     WriteBatcher& writes_;
     BackendEndpoint endpoint_;
+    ServerHealth& health_;
     bufferevent* bev_ = nullptr;  // connects and writes
     evbuffer* input_;             // replies not yet handed on
     event* read_event_ = nullptr;
@@ -122,6 +131,7 @@ private:
     uint64_t timer_due_ms_ = 0;  // when deadline_timer_ fires, while it is pending
     uint32_t retry_delay_ms_;
     std::string unavailable_error_;
+    std::string down_error_;
     std::string timeout_error_;
 };
 

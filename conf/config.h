@@ -31,6 +31,15 @@ struct ServerConfig {
     bool operator==(const ServerConfig&) const = default;
 };
 
+// How a pool's servers are judged, marked down and brought back ([pool.NAME.health]).
+struct HealthConfig {
+    uint32_t failure_limit = 3;            // consecutive failures that mark a server down
+    uint32_t probe_interval_ms = 200;      // first probe of a down server, and after each success
+    uint32_t probe_max_interval_ms = 5000; // probes back off, doubling, up to this
+    uint32_t max_down_percent = 50;        // never more of the pool down at once
+    bool operator==(const HealthConfig&) const = default;
+};
+
 struct PoolConfig {
     std::string name;
     Protocol protocol = Protocol::redis;
@@ -42,6 +51,7 @@ struct PoolConfig {
     uint32_t server_connections = 1;
     uint32_t replicas = 1;
     uint32_t item_size_max = 1024 * 1024;  // memcache: the largest value a client may store
+    HealthConfig health;
     bool operator==(const PoolConfig&) const = default;
 };
 

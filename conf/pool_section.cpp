@@ -116,6 +116,20 @@ const KeySpec<PoolConfig> pool_table[] = {
              "\"SERVER_ERROR object too large for cache\" and skipped without being buffered.",
      .apply =
          [](const Setting& size, PoolConfig& pool) { size.read(pool.item_size_max, 1, 1u << 30); }},
+    {.name = "health",
+     .type = ValueType::table,
+     .default_value = "(all defaults)",
+     .help = "How servers are marked down and brought back: the [pool.NAME.health] table.",
+     .apply =
+         [](const Setting& health, PoolConfig& pool) {
+             read_keys(*health.node.as_table(), health.path, health_keys(), pool.health, health.context);
+             if (pool.health.probe_max_interval_ms < pool.health.probe_interval_ms) {
+                 health.error(key_path(health.path, "probe_max_interval_ms") + " (" +
+                              std::to_string(pool.health.probe_max_interval_ms) +
+                              ") must not be less than probe_interval_ms (" +
+                              std::to_string(pool.health.probe_interval_ms) + ")");
+             }
+         }},
     {.name = "replicas",
      .type = ValueType::integer,
      .default_value = "1",

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <string>
 
+#include "proxy/server_stats.h"
 #include "proxy/worker.h"
 
 namespace shardproxy::proxy {
@@ -47,6 +48,10 @@ void append_memcache_stats(const Worker& worker, std::span<const std::string_vie
     add_stat(text, "rejected_connections", stats.rejected_connections.load(std::memory_order_relaxed));
     add_stat(text, "cmd_total", stats.total_commands());
     add_stat(text, "noreply_failures", stats.total_noreply_failures());
+    for (const ServerStatsLine& line : server_stats(stats, worker.topology().config())) {
+        text.append("STAT server_").append(line.pool).append("_").append(std::to_string(line.index));
+        text.append(" ").append(line.text).append("\r\n");
+    }
     text.append("END\r\n");
     evbuffer_add(out, text.data(), text.size());
 }

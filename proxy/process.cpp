@@ -93,6 +93,12 @@ int run_proxy(conf::Config config) {
     const uint32_t worker_count = topology->config().proxy.workers;
     ProxyStats stats;
     for (uint32_t i = 0; i < worker_count; ++i) stats.workers.push_back(std::make_unique<WorkerStats>());
+    for (const auto& pool : topology->pools()) {
+        auto& counters = stats.servers.emplace_back();
+        for (size_t server = 0; server < pool.config->servers.size(); ++server) {
+            counters.push_back(std::make_unique<backends::ServerCounters>());
+        }
+    }
     std::vector<std::unique_ptr<Worker>> workers;
     for (uint32_t i = 0; i < worker_count; ++i) {
         workers.push_back(std::make_unique<Worker>(i, worker_count, topology, endpoints, sockets, stats));

@@ -7,6 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "backends/server_health.h"
+
 namespace shardproxy::proxy {
 
 class WorkerStats {
@@ -30,6 +32,8 @@ private:
 struct ProxyStats {
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::vector<std::unique_ptr<WorkerStats>> workers;
+    // Health counters per pool, per server (shared by the workers).
+    std::vector<std::vector<std::unique_ptr<backends::ServerCounters>>> servers;
     // Shared by all workers, touched only when a client connects or leaves.
     std::atomic<uint32_t> connected_clients{0};
     std::atomic<uint64_t> rejected_connections{0};

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "proxy/resp_writer.h"
+#include "proxy/server_stats.h"
 #include "proxy/worker.h"
 
 namespace shardproxy::proxy {
@@ -139,6 +140,13 @@ void answer_info(LocalCommandContext& context, std::span<const std::string_view>
         for (const auto& pool : config.pools) {
             text += "pool_" + pool.name + ":servers=" + std::to_string(pool.servers.size()) +
                     ",hash=" + pool.hash + ",distribution=" + pool.distribution + "\r\n";
+        }
+        text += "\r\n";
+    }
+    if (wanted("servers")) {
+        text += "# Servers\r\n";
+        for (const ServerStatsLine& line : server_stats(stats, config)) {
+            text += "server_" + line.pool + "_" + std::to_string(line.index) + ":" + line.text + "\r\n";
         }
         text += "\r\n";
     }

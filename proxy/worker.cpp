@@ -50,15 +50,23 @@ Worker::Worker(uint32_t index, uint32_t worker_count,
 
     const auto& pools = topology_->pools();
     backends_.resize(pools.size());
+    health_.resize(pools.size());
+    pool_health_.resize(pools.size());
     for (size_t pool = 0; pool < pools.size(); ++pool) {
-        const uint32_t per_server = pools[pool].config->server_connections;
-        backends_[pool].resize(endpoints[pool].size());
-        for (size_t server = 0; server < endpoints[pool].size(); ++server) {
-            for (uint32_t i = 0; i < per_server; ++i) {
-                backends_[pool][server].push_back(
-                    std::make_unique<backends::BackendConnection>(base_, *writes_,
-                                                                  endpoints[pool][server]));
+        const conf::PoolConfig& config = *pools[pool].config;
+        const auto server_count = static_cast<uint32_t>(endpoints[pool].size());
+        pool_health_[pool].max_down = server_count * config.health.max_down_percent / 100;
+        const backends::HealthSettings settings{config.health.failure_limit, config.health.probe_interval_ms,
+                                                config.health.probe_max_interval_ms};
+        backends_[pool].resize(server_count);
+        for (size_t server = 0; server < server_count; ++server) {
+            health_[pool].push_back(std::make_unique<backends::ServerHealth>(
+                base_, settings, pool_health_[pool], *stats.servers[pool][server]));
+            for (uint32_t i = 0; i < config.server_connections; ++i) {
+                backends_[pool][server].push_back(std::make_unique<backends::BackendConnection>(
+                    base_, *writes_, endpoints[pool][server], *health_[pool][server]));
             }
+            health_[pool][server]->set_probe_connection(backends_[pool][server].front().get());
         }
     }
 }
@@ -68,7 +76,9 @@ Worker::~Worker() {
         if (listener->handle != nullptr) evconnlistener_free(listener->handle);
     }
     // Backends first: failing their waiting requests releases slots that sessions may share.
+    // Their health records next, while the event base their probe timers belong to is alive.
     backends_.clear();
+    health_.clear();
     for (ClientSession* session : sessions_) delete session;
     sessions_.clear();
     writes_.reset();

@@ -86,6 +86,9 @@ private:
     std::vector<std::unique_ptr<ListenerContext>> listeners_;
     SlotPool slots_;
     NoReplySink noreply_sink_;
+    // Declared before the connections that refer to them, so they are destroyed after.
+    std::vector<backends::PoolHealth> pool_health_;
+    std::vector<std::vector<std::unique_ptr<backends::ServerHealth>>> health_;
     std::vector<std::vector<std::vector<std::unique_ptr<backends::BackendConnection>>>> backends_;
     std::unordered_set<ClientSession*> sessions_;
     std::thread thread_;

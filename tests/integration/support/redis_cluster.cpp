@@ -17,7 +17,7 @@ RedisCluster::RedisCluster(const RedisClusterOptions& options) {
               "[pool.main]\nprotocol = \"redis\"\nservers = [" + servers + "]\n"
               "hash = \"" + options.hash + "\"\ndistribution = \"" + options.distribution + "\"\n"
               "hash_tag = \"" + options.hash_tag + "\"\ntimeout_ms = " +
-              std::to_string(options.timeout_ms) + "\n";
+              std::to_string(options.timeout_ms) + "\n" + options.extra_pool;
     proxy_ = std::make_unique<ShardProxy>(config_);
 }
 

@@ -17,6 +17,7 @@ struct RedisClusterOptions {
     std::string hash_tag = "{}";
     int timeout_ms = 500;
     std::string extra_proxy;  // more lines for [proxy]
+    std::string extra_pool;   // more lines after [pool.main]'s keys (may open [pool.main.health])
 };
 
 class RedisCluster {

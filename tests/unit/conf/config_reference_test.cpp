@@ -111,7 +111,8 @@ TEST_CASE("conf/example.toml shows every key of the key tables") {
             INFO("key: " << key.name);
             const std::string name(key.name);
             CHECK((example.find(name + " =") != std::string::npos ||
-                   example.find("[" + name) != std::string::npos));
+                   example.find("[" + name) != std::string::npos ||
+                   example.find("." + name + "]") != std::string::npos));
         }
     }
 }
@@ -128,6 +129,9 @@ std::string_view config_with_key(std::string_view title) {
         return "[[listener]]\nlisten = \"127.0.0.1:6380\"\npool = \"main\"\n"
                "[[listener.routes]]\nprefix = \"a:\"\npool = \"main\"\n@\n"
                "[pool.main]\nservers = [\"127.0.0.1:7001\"]\n";
+    if (title == "[pool.NAME.health]")
+        return "[[listener]]\nlisten = \"127.0.0.1:6380\"\npool = \"main\"\n"
+               "[pool.main]\nservers = [\"127.0.0.1:7001\"]\n[pool.main.health]\n@\n";
     if (title == "[pool.NAME]")
         return "[[listener]]\nlisten = \"127.0.0.1:6380\"\npool = \"main\"\n"
                "[pool.main]\nservers = [\"127.0.0.1:7001\"]\n@\n";
