@@ -33,6 +33,7 @@ void ServerHealth::mark_down(std::string_view reason) {
     down_reason_.append(reason);
     probe_delay_ms_ = settings_.probe_interval_ms;
     schedule_probe();
+    if (on_change_) on_change_();
 }
 
 void ServerHealth::mark_up() {
@@ -41,6 +42,7 @@ void ServerHealth::mark_up() {
     consecutive_failures_ = 0;
     counters_.down_workers.fetch_sub(1, std::memory_order_relaxed);
     down_reason_.clear();
+    if (on_change_) on_change_();
 }
 
 void ServerHealth::schedule_probe() {

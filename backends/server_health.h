@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -53,6 +54,8 @@ public:
 
     // Probes go out on this connection (the server's first in this worker).
     void set_probe_connection(BackendConnection* connection) { probe_connection_ = connection; }
+    // Called after the server is marked down or back up.
+    void set_on_change(std::function<void()> on_change) { on_change_ = std::move(on_change); }
 
     bool down() const { return down_; }
     // While down: why, as the tail of an error ("is down: 3 consecutive failures, last: ...").
@@ -84,6 +87,7 @@ private:
     PoolHealth& pool_;
     ServerCounters& counters_;
     BackendConnection* probe_connection_ = nullptr;
+    std::function<void()> on_change_;
     event* probe_timer_;
     bool down_ = false;
     bool probe_in_flight_ = false;

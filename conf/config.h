@@ -40,6 +40,9 @@ struct HealthConfig {
     bool operator==(const HealthConfig&) const = default;
 };
 
+// What a pool does with requests for a server that is marked down (see on_down in conf/README.md).
+enum class OnDown { failover, rehash, fail };
+
 struct PoolConfig {
     std::string name;
     Protocol protocol = Protocol::redis;
@@ -52,6 +55,7 @@ struct PoolConfig {
     uint32_t replicas = 1;
     uint32_t item_size_max = 1024 * 1024;  // memcache: the largest value a client may store
     HealthConfig health;
+    OnDown on_down = OnDown::failover;
     bool operator==(const PoolConfig&) const = default;
 };
 

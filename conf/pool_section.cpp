@@ -116,6 +116,25 @@ const KeySpec<PoolConfig> pool_table[] = {
              "\"SERVER_ERROR object too large for cache\" and skipped without being buffered.",
      .apply =
          [](const Setting& size, PoolConfig& pool) { size.read(pool.item_size_max, 1, 1u << 30); }},
+    {.name = "on_down",
+     .type = ValueType::string,
+     .default_value = "\"failover\"",
+     .help = "Requests for a server marked down: \"failover\" (served by the key's other replicas; no key "
+             "moves, and with one replica they fail at once), \"rehash\" (the server leaves the ring while "
+             "down and its keys move to the others, as twemproxy's auto_eject_hosts), \"fail\" (fail at once).",
+     .apply =
+         [](const Setting& policy, PoolConfig& pool) {
+             static constexpr std::string_view names[] = {"failover", "rehash", "fail"};
+             if (policy.string() == "failover") {
+                 pool.on_down = OnDown::failover;
+             } else if (policy.string() == "rehash") {
+                 pool.on_down = OnDown::rehash;
+             } else if (policy.string() == "fail") {
+                 pool.on_down = OnDown::fail;
+             } else {
+                 policy.unknown_name("on_down policy", names);
+             }
+         }},
     {.name = "health",
      .type = ValueType::table,
      .default_value = "(all defaults)",

@@ -143,7 +143,7 @@ void MemcacheSession::execute(const MemcacheRequest& request) {
 
 MemcacheSession::Placement MemcacheSession::place(std::string_view key) const {
     const uint32_t pool = listener_.router.pool_for(key);
-    return Placement{pool, worker_.topology().pools()[pool].placement.server_for(key)};
+    return Placement{pool, worker_.server_for(pool, key)};
 }
 
 void MemcacheSession::route_keyed(const MemcacheRequest& request) {

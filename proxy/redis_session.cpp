@@ -118,7 +118,7 @@ void RedisSession::execute(std::span<const std::string_view> args, const RespReq
 
 RedisSession::Placement RedisSession::place(std::string_view key) const {
     const uint32_t pool = listener_.router.pool_for(key);
-    return Placement{pool, worker_.topology().pools()[pool].placement.server_for(key)};
+    return Placement{pool, worker_.server_for(pool, key)};
 }
 
 void RedisSession::route_keyed(std::span<const std::string_view> args, const RespRequest& request) {
@@ -126,7 +126,7 @@ void RedisSession::route_keyed(std::span<const std::string_view> args, const Res
     if (key_indices_.empty()) {
         // Keyless scripts (EVAL with numkeys 0) run where the empty key lives.
         target.pool = listener_.default_pool;
-        target.server = worker_.topology().pools()[target.pool].placement.server_for({});
+        target.server = worker_.server_for(target.pool, {});
     } else {
         target = place(args[key_indices_[0]]);
         for (size_t i = 1; i < key_indices_.size(); ++i) {

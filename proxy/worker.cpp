@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "proxy/log.h"
@@ -52,6 +53,7 @@ Worker::Worker(uint32_t index, uint32_t worker_count,
     backends_.resize(pools.size());
     health_.resize(pools.size());
     pool_health_.resize(pools.size());
+    live_placements_.resize(pools.size());
     for (size_t pool = 0; pool < pools.size(); ++pool) {
         const conf::PoolConfig& config = *pools[pool].config;
         const auto server_count = static_cast<uint32_t>(endpoints[pool].size());
@@ -67,6 +69,9 @@ Worker::Worker(uint32_t index, uint32_t worker_count,
                     base_, *writes_, endpoints[pool][server], *health_[pool][server]));
             }
             health_[pool][server]->set_probe_connection(backends_[pool][server].front().get());
+            if (config.on_down == conf::OnDown::rehash) {
+                health_[pool][server]->set_on_change([this, pool] { on_health_change(static_cast<uint32_t>(pool)); });
+            }
         }
     }
 }
@@ -128,6 +133,18 @@ void Worker::on_accept(evutil_socket_t fd, uint32_t listener) {
     } else {
         sessions_.insert(new RedisSession(*this, serving, fd, id));
     }
+}
+
+// on_down = "rehash": rebuild the pool's placement from the servers that are up. Rare (a
+// server going down or coming back), so a full rebuild is fine.
+void Worker::on_health_change(uint32_t pool) {
+    std::vector<bool> up;
+    for (const auto& health : health_[pool]) up.push_back(!health->down());
+    if (std::find(up.begin(), up.end(), false) == up.end()) {
+        live_placements_[pool].reset();
+        return;
+    }
+    live_placements_[pool] = routing::LivePlacement::build(*topology_->pools()[pool].config, up);
 }
 
 void Worker::close_session(ClientSession* session) {

@@ -5,6 +5,8 @@
 #include <event2/listener.h>
 
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "proxy/noreply_sink.h"
 #include "proxy/proxy_stats.h"
 #include "proxy/reply_slot.h"
+#include "routing/live_placement.h"
 #include "routing/topology.h"
 
 namespace shardproxy::proxy {
@@ -50,6 +53,13 @@ public:
     NoReplySink& noreply_sink() { return noreply_sink_; }
     const ProxyStats& proxy_stats() const { return stats_; }
 
+    // The server a key of the pool goes to: the topology's placement, or while servers are down
+    // in a pool with on_down = "rehash", the placement over the servers that are up.
+    uint32_t server_for(uint32_t pool, std::string_view key) const {
+        if (live_placements_[pool]) return live_placements_[pool]->server_for(key);
+        return topology_->pools()[pool].placement.server_for(key);
+    }
+
     // A client's requests to one server always use the same connection, so they stay ordered.
     backends::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t client_id) {
         auto& connections = backends_[pool][server];
@@ -66,6 +76,7 @@ private:
     };
 
     void on_accept(evutil_socket_t fd, uint32_t listener);
+    void on_health_change(uint32_t pool);
     void on_stop();
 
     static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* context);
@@ -89,6 +100,7 @@ private:
     // Declared before the connections that refer to them, so they are destroyed after.
     std::vector<backends::PoolHealth> pool_health_;
     std::vector<std::vector<std::unique_ptr<backends::ServerHealth>>> health_;
+    std::vector<std::optional<routing::LivePlacement>> live_placements_;
     std::vector<std::vector<std::vector<std::unique_ptr<backends::BackendConnection>>>> backends_;
     std::unordered_set<ClientSession*> sessions_;
     std::thread thread_;
