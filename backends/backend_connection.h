@@ -68,6 +68,9 @@ public:
     // down server are counted here.
     const std::string& unavailable_error();
     bool available() const { return state_ != State::down && !health_.down(); }
+    const std::string& label() const { return endpoint_.label; }
+    // Marked down by its health checks (not merely reconnecting).
+    bool marked_down() const { return health_.down(); }
     // A health probe (PING, or version for memcached), sent even while the server is marked
     // down; false when the connection itself is not up.
     bool send_probe(ReplySink* sink);

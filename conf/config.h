@@ -42,6 +42,8 @@ struct HealthConfig {
 
 // What a pool does with requests for a server that is marked down (see on_down in conf/README.md).
 enum class OnDown { failover, rehash, fail };
+// When a write to several replicas is answered (see write_policy in conf/README.md).
+enum class WritePolicy { all, quorum, one };
 
 struct PoolConfig {
     std::string name;
@@ -53,6 +55,7 @@ struct PoolConfig {
     uint32_t timeout_ms = 1000;
     uint32_t server_connections = 1;
     uint32_t replicas = 1;
+    WritePolicy write_policy = WritePolicy::all;
     uint32_t item_size_max = 1024 * 1024;  // memcache: the largest value a client may store
     HealthConfig health;
     OnDown on_down = OnDown::failover;

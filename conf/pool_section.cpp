@@ -152,13 +152,33 @@ const KeySpec<PoolConfig> pool_table[] = {
     {.name = "replicas",
      .type = ValueType::integer,
      .default_value = "1",
-     .help = "Copies of every key. Only 1 is supported in this version; replication arrives later.",
+     .help = "Copies of every key, on that many distinct servers (the distribution's replica set), from 1 "
+             "to the number of servers.",
      .apply =
-         [](const Setting& replicas, PoolConfig&) {
-             if (replicas.node.as_integer()->get() != 1) {
-                 replicas.error(replicas.path +
-                                " must be 1: replication (several copies of each key) "
-                                "arrives in a later version of shardproxy");
+         [](const Setting& replicas, PoolConfig& pool) {
+             replicas.read(pool.replicas, 1, 64);
+             if (!pool.servers.empty() && pool.replicas > pool.servers.size()) {
+                 replicas.error(replicas.path + " is " + std::to_string(pool.replicas) + " but the pool has only " +
+                                std::to_string(pool.servers.size()) + " servers");
+             }
+         }},
+    {.name = "write_policy",
+     .type = ValueType::string,
+     .default_value = "\"all\"",
+     .help = "With replicas > 1, when a write is answered: \"all\" (every replica answered; any failure is "
+             "the client's error, naming the server), \"quorum\" (a majority succeeded), \"one\" (the first "
+             "success; the rest finish in the background and their failures are counted).",
+     .apply =
+         [](const Setting& policy, PoolConfig& pool) {
+             static constexpr std::string_view names[] = {"all", "quorum", "one"};
+             if (policy.string() == "all") {
+                 pool.write_policy = WritePolicy::all;
+             } else if (policy.string() == "quorum") {
+                 pool.write_policy = WritePolicy::quorum;
+             } else if (policy.string() == "one") {
+                 pool.write_policy = WritePolicy::one;
+             } else {
+                 policy.unknown_name("write policy", names);
              }
          }},
 };

@@ -27,8 +27,12 @@ public:
     virtual void set_reply_bytes(uint32_t child, evbuffer* from, size_t length) = 0;
     // The child could not be answered: `error` is a protocol error line body.
     virtual void set_error(uint32_t child, std::string error) = 0;
-    // Writes the merged reply once every child has answered.
+    // Writes the merged reply, once ready().
     virtual void merge(evbuffer* out) = 0;
+    // Whether the client can be answered now: normally once every child has, earlier for
+    // replica writes that need only some of them. After merge(), children still answering
+    // are taken and dropped.
+    virtual bool ready() const { return complete(); }
 
     bool complete() const { return answered_ == children_; }
 

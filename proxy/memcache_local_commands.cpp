@@ -48,6 +48,7 @@ void append_memcache_stats(const Worker& worker, std::span<const std::string_vie
     add_stat(text, "rejected_connections", stats.rejected_connections.load(std::memory_order_relaxed));
     add_stat(text, "cmd_total", stats.total_commands());
     add_stat(text, "noreply_failures", stats.total_noreply_failures());
+    add_stat(text, "background_write_failures", stats.total_background_write_failures());
     for (const ServerStatsLine& line : server_stats(stats, worker.topology().config())) {
         text.append("STAT server_").append(line.pool).append("_").append(std::to_string(line.index));
         text.append(" ").append(line.text).append("\r\n");

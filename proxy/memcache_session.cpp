@@ -5,6 +5,7 @@
 #include "backends/backend_connection.h"
 #include "proxy/memcache_fan_out.h"
 #include "proxy/memcache_local_commands.h"
+#include "proxy/replica_write.h"
 #include "proxy/reply_slot.h"
 #include "proxy/worker.h"
 #include "routing/topology.h"
@@ -40,6 +41,28 @@ bool silent(const MemcacheRequest& request) {
 bool single_key_get(const MemcacheRequest& request) {
     return (request.command == MemcacheCommand::get || request.command == MemcacheCommand::gets) &&
            request.key_count == 1;
+}
+
+// Requests that change data, and so go to every replica.
+bool is_write(MemcacheCommand command) {
+    switch (command) {
+    case MemcacheCommand::set:
+    case MemcacheCommand::add:
+    case MemcacheCommand::replace:
+    case MemcacheCommand::append:
+    case MemcacheCommand::prepend:
+    case MemcacheCommand::cas:
+    case MemcacheCommand::delete_key:
+    case MemcacheCommand::incr:
+    case MemcacheCommand::decr:
+    case MemcacheCommand::touch:
+    case MemcacheCommand::meta_set:
+    case MemcacheCommand::meta_delete:
+    case MemcacheCommand::meta_arithmetic:
+        return true;
+    default:
+        return false;
+    }
 }
 
 // The parser must hold a whole data block before the request can be forwarded, so it refuses
@@ -141,19 +164,70 @@ void MemcacheSession::execute(const MemcacheRequest& request) {
     }
 }
 
-MemcacheSession::Placement MemcacheSession::place(std::string_view key) const {
+// Where a read of the key goes (with replicas, the first one in service).
+MemcacheSession::Placement MemcacheSession::place(std::string_view key) {
     const uint32_t pool = listener_.router.pool_for(key);
-    return Placement{pool, worker_.server_for(pool, key)};
+    return Placement{pool, worker_.read_server_for(pool, key, id_, replicas_)};
 }
 
 void MemcacheSession::route_keyed(const MemcacheRequest& request) {
-    const Placement target = place(request.hash_key);
-    if (request.data_bytes > 0 &&
-        request.data_bytes - kCrlf.size() > worker_.topology().pools()[target.pool].config->item_size_max) {
+    const uint32_t pool = listener_.router.pool_for(request.hash_key);
+    const conf::PoolConfig& config = *worker_.topology().pools()[pool].config;
+    if (request.data_bytes > 0 && request.data_bytes - kCrlf.size() > config.item_size_max) {
         if (!silent(request)) reply_line(kTooLarge);
         return;
     }
-    send(target, request);
+    if (config.replicas > 1 && is_write(request.command)) {
+        worker_.write_replicas_for(pool, request.hash_key, id_, replicas_);
+        replicate(pool, request);
+        return;
+    }
+    send(place(request.hash_key), request);
+}
+
+// The same request to every replica of its key; the write policy decides when the client
+// hears back (proxy/replica_write.h). The line is rewritten without noreply/q, as for one
+// server, and the data block copied to each replica.
+void MemcacheSession::replicate(uint32_t pool, const MemcacheRequest& request) {
+    flush_input_run();
+    const conf::PoolConfig& config = *worker_.topology().pools()[pool].config;
+    const auto replicas = static_cast<uint32_t>(replicas_.size());
+    ReplySlot* slot = nullptr;
+    ReplicaWrite* write = nullptr;
+    if (!silent(request)) {
+        slot = push_slot();
+        auto owned = std::make_unique<ReplicaWrite>(config.write_policy, replicas, true, worker_.stats());
+        write = owned.get();
+        if (request.quiet_token != 0) write->set_quiet(request.command);
+        slot->fan_out = std::move(owned);
+    }
+    // The data block, when there is one, follows the line in the input buffer.
+    const char* block = reinterpret_cast<const char*>(evbuffer_pullup(input_, static_cast<ev_ssize_t>(request.wire_bytes)));
+    for (uint32_t child = 0; child < replicas; ++child) {
+        backends::BackendConnection& backend = worker_.backend(pool, replicas_[child], id_);
+        if (write != nullptr) write->set_label(child, backend.label());
+        evbuffer* out = backend.request_buffer();
+        if (out == nullptr) {
+            if (write != nullptr) {
+                write->set_error(child, backend.unavailable_error());
+            } else {
+                worker_.stats().bump_noreply_failures();
+            }
+            continue;
+        }
+        append_line_without_quiet(out, request);
+        if (request.data_bytes > 0) evbuffer_add(out, block + request.line_bytes, request.data_bytes);
+        if (write == nullptr) {
+            backend.await_reply(&worker_.noreply_sink(), 0, false);
+        } else {
+            slot->add_ref();
+            backend.await_reply(slot, child, false);
+        }
+    }
+    if (write != nullptr && write->ready()) {  // the replicas' servers were down
+        write->merge(slot->reply);
+        on_slot_done(slot);
+    }
 }
 
 void MemcacheSession::route_retrieval(const MemcacheRequest& request) {

@@ -38,11 +38,12 @@ private:
     void append_error(evbuffer* out, std::string_view error) override;
 
     void execute(const MemcacheRequest& request);
-    Placement place(std::string_view key) const;
+    Placement place(std::string_view key);
     void route_keyed(const MemcacheRequest& request);
     void route_retrieval(const MemcacheRequest& request);
     void route_flush_all(const MemcacheRequest& request);
     void send(Placement target, const MemcacheRequest& request);
+    void replicate(uint32_t pool, const MemcacheRequest& request);
     void split_retrieval(const MemcacheRequest& request);
     // Writes the command line without its noreply/q token.
     void append_line_without_quiet(evbuffer* out, const MemcacheRequest& request) const;
@@ -59,6 +60,7 @@ private:
     // Scratch space reused by every request, so routing does not allocate.
     std::vector<Placement> groups_;
     std::vector<uint32_t> key_group_;
+    std::vector<uint32_t> replicas_;
 };
 
 }  // namespace shardproxy::proxy

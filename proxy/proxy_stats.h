@@ -16,9 +16,13 @@ public:
     void bump_commands() { add(commands_, 1); }
     void bump_connections() { add(connections_, 1); }
     void bump_noreply_failures() { add(noreply_failures_, 1); }
+    void bump_background_write_failures() { add(background_write_failures_, 1); }
     uint64_t commands() const { return commands_.load(std::memory_order_relaxed); }
     uint64_t connections() const { return connections_.load(std::memory_order_relaxed); }
     uint64_t noreply_failures() const { return noreply_failures_.load(std::memory_order_relaxed); }
+    uint64_t background_write_failures() const {
+        return background_write_failures_.load(std::memory_order_relaxed);
+    }
 
 private:
     static void add(std::atomic<uint64_t>& counter, uint64_t delta) {
@@ -27,6 +31,8 @@ private:
     std::atomic<uint64_t> commands_{0};
     std::atomic<uint64_t> connections_{0};
     std::atomic<uint64_t> noreply_failures_{0};  // memcached noreply requests that failed
+    // Replica writes that failed after the client had its answer (write_policy quorum, one).
+    std::atomic<uint64_t> background_write_failures_{0};
 };
 
 struct ProxyStats {
@@ -46,6 +52,11 @@ struct ProxyStats {
     uint64_t total_connections() const {
         uint64_t sum = 0;
         for (const auto& worker : workers) sum += worker->connections();
+        return sum;
+    }
+    uint64_t total_background_write_failures() const {
+        uint64_t sum = 0;
+        for (const auto& worker : workers) sum += worker->background_write_failures();
         return sum;
     }
     uint64_t total_noreply_failures() const {

@@ -112,7 +112,7 @@ void RedisFanOut::merge(evbuffer* out) {
                 resp::append_error(out, unexpected);
                 return;
             }
-            sum += child.reply->integer;
+            if (child.counted) sum += child.reply->integer;
         }
         resp::append_integer(out, sum);
         return;

@@ -23,6 +23,9 @@ public:
 
     // MGET: the reply's element i is element key_position of child key_child.
     void add_key_origin(uint32_t key_child, uint32_t key_position);
+    // A child whose count is not summed (DEL sent to a key's other replicas): its reply only
+    // has to succeed.
+    void set_uncounted(uint32_t child) { children_[child].counted = false; }
 
     void set_reply_object(uint32_t child, redisReply* reply) override;
     void set_reply_bytes(uint32_t child, evbuffer* from, size_t length) override;
@@ -33,6 +36,7 @@ private:
     struct Child {
         redisReply* reply = nullptr;
         std::string error;  // set when the backend could not answer
+        bool counted = true;
     };
     struct KeyOrigin {
         uint32_t child;

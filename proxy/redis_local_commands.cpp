@@ -133,6 +133,7 @@ void answer_info(LocalCommandContext& context, std::span<const std::string_view>
         text += "total_connections_received:" + std::to_string(stats.total_connections()) + "\r\n";
         text += "total_commands_processed:" + std::to_string(stats.total_commands()) + "\r\n";
         text += "rejected_connections:" + std::to_string(stats.rejected_connections.load()) + "\r\n";
+        text += "background_write_failures:" + std::to_string(stats.total_background_write_failures()) + "\r\n";
         text += "\r\n";
     }
     if (wanted("pools")) {

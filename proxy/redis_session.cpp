@@ -3,6 +3,7 @@
 #include "backends/backend_connection.h"
 #include "proxy/redis_command.h"
 #include "proxy/redis_fan_out.h"
+#include "proxy/replica_write.h"
 #include "proxy/redis_local_commands.h"
 #include "proxy/reply_slot.h"
 #include "proxy/resp_writer.h"
@@ -32,6 +33,14 @@ std::string unsupported_command_error(const RedisCommand& command) {
         if (c == '|') c = ' ';
     }
     return "ERR unsupported command '" + name + "'";
+}
+
+// Writes go to every replica of their keys, and so do scripts and functions, which may write
+// (Redis decides that from the script at run time; only EVAL_RO and FCALL_RO promise not to).
+bool is_replicated_write(const RedisCommand& command, const conf::PoolConfig& pool) {
+    if (pool.replicas <= 1) return false;
+    if ((command.flags & (command_flag::write | command_flag::may_replicate)) != 0) return true;
+    return command.name == "eval" || command.name == "evalsha" || command.name == "fcall";
 }
 
 }  // namespace
@@ -99,7 +108,7 @@ void RedisSession::execute(std::span<const std::string_view> args, const RespReq
     }
     switch (command->kind) {
     case CommandKind::keyed:
-        route_keyed(args, request);
+        route_keyed(*command, args, request);
         return;
     case CommandKind::split_merge:
         route_split(*command, args, request);
@@ -116,12 +125,32 @@ void RedisSession::execute(std::span<const std::string_view> args, const RespReq
     }
 }
 
-RedisSession::Placement RedisSession::place(std::string_view key) const {
+// Where a read of the key goes (with replicas, the first one in service).
+RedisSession::Placement RedisSession::place(std::string_view key) {
     const uint32_t pool = listener_.router.pool_for(key);
-    return Placement{pool, worker_.server_for(pool, key)};
+    return Placement{pool, worker_.read_server_for(pool, key, id_, replicas_)};
 }
 
-void RedisSession::route_keyed(std::span<const std::string_view> args, const RespRequest& request) {
+void RedisSession::route_keyed(const RedisCommand& command, std::span<const std::string_view> args,
+                               const RespRequest& request) {
+    if (!key_indices_.empty()) {
+        const uint32_t pool = listener_.router.pool_for(args[key_indices_[0]]);
+        if (is_replicated_write(command, *worker_.topology().pools()[pool].config)) {
+            // Every key must have the same replica set, or no server could run the command
+            // for all of them.
+            worker_.replicas_for(pool, args[key_indices_[0]], replicas_);
+            for (size_t i = 1; i < key_indices_.size(); ++i) {
+                worker_.replicas_for(pool, args[key_indices_[i]], other_replicas_);
+                if (listener_.router.pool_for(args[key_indices_[i]]) != pool || other_replicas_ != replicas_) {
+                    reply_error(kCrossSlot);
+                    return;
+                }
+            }
+            worker_.write_replicas_for(pool, args[key_indices_[0]], id_, replicas_);
+            replicate(pool, args);
+            return;
+        }
+    }
     Placement target;
     if (key_indices_.empty()) {
         // Keyless scripts (EVAL with numkeys 0) run where the empty key lives.
@@ -159,17 +188,58 @@ void RedisSession::send_whole(Placement target, std::span<const std::string_view
     backend.await_reply(slot, 0, false);
 }
 
+// One write, the same bytes to every replica of its keys; the write policy decides when the
+// client hears back (proxy/replica_write.h).
+void RedisSession::replicate(uint32_t pool, std::span<const std::string_view> args) {
+    flush_input_run();
+    const conf::PoolConfig& config = *worker_.topology().pools()[pool].config;
+    ReplySlot* slot = push_slot();
+    const auto replicas = static_cast<uint32_t>(replicas_.size());
+    auto owned = std::make_unique<ReplicaWrite>(config.write_policy, replicas, false, worker_.stats());
+    ReplicaWrite& write = *owned;
+    slot->fan_out = std::move(owned);
+    for (uint32_t child = 0; child < replicas; ++child) {
+        backends::BackendConnection& backend = worker_.backend(pool, replicas_[child], id_);
+        write.set_label(child, backend.label());
+        evbuffer* out = backend.request_buffer();
+        if (out == nullptr) {
+            write.set_error(child, backend.unavailable_error());
+            continue;
+        }
+        resp::append_command(out, args);
+        slot->add_ref();
+        backend.await_reply(slot, child, false);
+    }
+    if (write.ready()) {  // the replicas' servers were down
+        write.merge(slot->reply);
+        on_slot_done(slot);
+    }
+}
+
+uint32_t RedisSession::group_of(Placement placement) {
+    uint32_t group = 0;
+    while (group < groups_.size() && groups_[group] != placement) ++group;
+    if (group == groups_.size()) groups_.push_back(placement);
+    return group;
+}
+
 void RedisSession::route_split(const RedisCommand& command, std::span<const std::string_view> args,
                                const RespRequest& request) {
-    // Group keys by backend; each group becomes one sub-request.
+    // Group keys by backend; each group becomes one sub-request. A write goes to every replica
+    // of each key; only the groups of the keys' first replicas count towards a summed reply.
     groups_.clear();
-    key_group_.clear();
-    for (uint32_t index : key_indices_) {
-        const Placement placement = place(args[index]);
-        uint32_t group = 0;
-        while (group < groups_.size() && groups_[group] != placement) ++group;
-        if (group == groups_.size()) groups_.push_back(placement);
-        key_group_.push_back(group);
+    assignments_.clear();
+    for (uint32_t k = 0; k < key_indices_.size(); ++k) {
+        const std::string_view key = args[key_indices_[k]];
+        const uint32_t pool = listener_.router.pool_for(key);
+        if (!is_replicated_write(command, *worker_.topology().pools()[pool].config)) {
+            assignments_.push_back({k, group_of(place(key))});
+            continue;
+        }
+        worker_.write_replicas_for(pool, key, id_, replicas_);
+        for (size_t r = 0; r < replicas_.size(); ++r) {
+            assignments_.push_back({k, group_of(Placement{pool, replicas_[r], r == 0})});
+        }
     }
     if (groups_.size() == 1) {
         send_whole(groups_[0], args, request);
@@ -190,7 +260,7 @@ void RedisSession::route_broadcast(const RedisCommand& command,
     }
     groups_.clear();
     for (uint32_t server = 0; server < servers; ++server) groups_.push_back(Placement{pool, server});
-    key_group_.clear();
+    assignments_.clear();
     fan_out(command, args, servers);
 }
 
@@ -204,14 +274,16 @@ void RedisSession::fan_out(const RedisCommand& command, std::span<const std::str
     RedisFanOut& fan_out = *owned;
     slot->fan_out = std::move(owned);
 
-    const bool keyed = !key_group_.empty();
+    const bool keyed = !assignments_.empty();
     const uint32_t stride = command.split_stride;
     if (command.merge == MergeRule::array_in_key_order) {
+        // Reads: one assignment per key, in key order.
         child_sizes_.assign(children, 0);
-        for (uint32_t group : key_group_) fan_out.add_key_origin(group, child_sizes_[group]++);
+        for (const Assignment& a : assignments_) fan_out.add_key_origin(a.group, child_sizes_[a.group]++);
     }
     for (uint32_t child = 0; child < children; ++child) {
         const Placement target = groups_[child];
+        if (!target.counted) fan_out.set_uncounted(child);
         backends::BackendConnection& backend = worker_.backend(target.pool, target.server, id_);
         evbuffer* out = backend.request_buffer();
         if (out == nullptr) {
@@ -222,12 +294,12 @@ void RedisSession::fan_out(const RedisCommand& command, std::span<const std::str
             resp::append_command(out, args);
         } else {
             uint32_t count = 1;
-            for (uint32_t group : key_group_) count += group == child ? stride : 0;
+            for (const Assignment& a : assignments_) count += a.group == child ? stride : 0;
             resp::append_array_header(out, count);
             resp::append_bulk(out, args[0]);
-            for (size_t k = 0; k < key_indices_.size(); ++k) {
-                if (key_group_[k] != child) continue;
-                for (uint32_t s = 0; s < stride; ++s) resp::append_bulk(out, args[key_indices_[k] + s]);
+            for (const Assignment& a : assignments_) {
+                if (a.group != child) continue;
+                for (uint32_t s = 0; s < stride; ++s) resp::append_bulk(out, args[key_indices_[a.key] + s]);
             }
         }
         slot->add_ref();

@@ -23,20 +23,32 @@ private:
     struct Placement {
         uint32_t pool = 0;
         uint32_t server = 0;
+        // Whether the sub-request's count is the client's: false for a DEL sent to the keys'
+        // other replicas, which must succeed but would count every key again.
+        bool counted = true;
         bool operator==(const Placement&) const = default;
+    };
+    // A key of a split request and the group (sub-request) it goes in; a written key goes in
+    // one group per replica.
+    struct Assignment {
+        uint32_t key;  // position in key_indices_
+        uint32_t group;
     };
 
     void process_input() override;
     void append_error(evbuffer* out, std::string_view error) override;
     void execute(std::span<const std::string_view> args, const RespRequest& request);
-    Placement place(std::string_view key) const;
-    void route_keyed(std::span<const std::string_view> args, const RespRequest& request);
+    Placement place(std::string_view key);
+    void route_keyed(const RedisCommand& command, std::span<const std::string_view> args,
+                     const RespRequest& request);
     void route_split(const RedisCommand& command, std::span<const std::string_view> args,
                      const RespRequest& request);
     void route_broadcast(const RedisCommand& command, std::span<const std::string_view> args,
                          const RespRequest& request);
     void send_whole(Placement target, std::span<const std::string_view> args,
                     const RespRequest& request);
+    void replicate(uint32_t pool, std::span<const std::string_view> args);
+    uint32_t group_of(Placement placement);
     void fan_out(const RedisCommand& command, std::span<const std::string_view> args,
                  uint32_t children);
     void answer_local(const RedisCommand& command, std::span<const std::string_view> args);
@@ -49,7 +61,9 @@ private:
     // Scratch space reused by every request, so routing does not allocate.
     std::vector<uint32_t> key_indices_;
     std::vector<Placement> groups_;
-    std::vector<uint32_t> key_group_;
+    std::vector<Assignment> assignments_;
+    std::vector<uint32_t> replicas_;
+    std::vector<uint32_t> other_replicas_;
     std::vector<uint32_t> child_sizes_;
     std::string error_;
 };

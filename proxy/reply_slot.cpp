@@ -46,10 +46,11 @@ void ReplySlot::on_failure(uint32_t child, std::string_view error) {
     if (session != nullptr) session->on_reply_error(this, error);
 }
 
+// The fan-out stays with the slot until the slot is recycled: children that answer after the
+// client was answered (replica writes) still need it to take their replies.
 void ReplySlot::finish_fan_out_child() {
-    if (!fan_out->complete() || session == nullptr) return;
+    if (done || !fan_out->ready() || session == nullptr) return;
     fan_out->merge(reply);
-    fan_out.reset();
     session->on_slot_done(this);
 }
 

@@ -60,6 +60,33 @@ public:
         return topology_->pools()[pool].placement.server_for(key);
     }
 
+    // The key's replica set in the pool (most preferred first), into `out`.
+    void replicas_for(uint32_t pool, std::string_view key, std::vector<uint32_t>& out) const {
+        const routing::PoolTopology& topology = topology_->pools()[pool];
+        topology.placement.replicas_for(key, topology.config->replicas, out);
+    }
+    // The replicas a write of the key goes to: with on_down = "failover", those not marked
+    // down (a server that is down misses the write; miss_failover heals it later). When all
+    // are down, all of them, so that the client hears why.
+    void write_replicas_for(uint32_t pool, std::string_view key, uint64_t client_id, std::vector<uint32_t>& out) {
+        replicas_for(pool, key, out);
+        if (topology_->pools()[pool].config->on_down != conf::OnDown::failover) return;
+        std::erase_if(out, [&](uint32_t server) { return backend(pool, server, client_id).marked_down(); });
+        if (out.empty()) replicas_for(pool, key, out);
+    }
+    // Where a read of the key goes: the first replica whose server is in service in this
+    // worker (on_down = "failover"), else the key's own server, whose error the client gets.
+    uint32_t read_server_for(uint32_t pool, std::string_view key, uint64_t client_id,
+                             std::vector<uint32_t>& scratch) {
+        const conf::PoolConfig& config = *topology_->pools()[pool].config;
+        if (config.replicas <= 1 || config.on_down != conf::OnDown::failover) return server_for(pool, key);
+        replicas_for(pool, key, scratch);
+        for (uint32_t server : scratch) {
+            if (backend(pool, server, client_id).available()) return server;
+        }
+        return scratch.front();
+    }
+
     // A client's requests to one server always use the same connection, so they stay ordered.
     backends::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t client_id) {
         auto& connections = backends_[pool][server];

@@ -309,11 +309,11 @@ TEST_CASE("a hash tag must be empty or two characters") {
           "\"{\")\n");
 }
 
-TEST_CASE("replicas other than 1 are refused until replication exists") {
-    CHECK(
-        problems(std::string(minimal_config) + "replicas = 2\n") ==
-        "test.toml:7:12: pool.main.replicas must be 1: replication (several copies of each key) arrives in a "
-        "later version of shardproxy\n");
+TEST_CASE("replicas cannot exceed the pool's servers; write_policy names one of its policies") {
+    CHECK(problems(std::string(minimal_config) + "replicas = 2\n") ==
+          "test.toml:7:12: pool.main.replicas is 2 but the pool has only 1 servers\n");
+    CHECK(problems(std::string(minimal_config) + "write_policy = \"majority\"\n") ==
+          "test.toml:7:16: pool.main.write_policy: unknown write policy 'majority'; expected one of: all, quorum, one\n");
 }
 
 TEST_CASE("the admin key is refused because the admin endpoint is not built yet") {

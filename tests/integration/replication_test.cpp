@@ -1,0 +1,165 @@
+// Replicas: every write reaches every replica of its keys, reads fail over to a replica in
+// service, write policies answer when they say, and no acknowledged write is lost when a
+// server is killed under load.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "support/memcache_client.h"
+#include "support/memcached_servers.h"
+#include "support/redis_cluster.h"
+
+using namespace shardproxy::testing;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string pool_settings(const std::string& write_policy) {
+    return "replicas = 2\nwrite_policy = \"" + write_policy +
+           "\"\n\n[pool.main.health]\nfailure_limit = 1\nprobe_interval_ms = 100\nprobe_max_interval_ms = 400\n";
+}
+
+bool wait_until(const std::function<bool()>& done, int timeout_ms) {
+    const auto start = Clock::now();
+    while (!done()) {
+        if (Clock::now() - start > std::chrono::milliseconds(timeout_ms)) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("with two replicas every write lands on two servers, and counts are not doubled") {
+    RedisCluster cluster({.servers = 3, .workers = 1, .hash = "md5", .extra_pool = pool_settings("all")});
+    Client client(cluster.proxy_port());
+    for (int i = 0; i < 30; ++i) {
+        const std::string key = "two:" + std::to_string(i);
+        REQUIRE(describe(client.command({"SET", key, "v"}).get()) == "status:OK");
+        CHECK(cluster.holders(key).size() == 2);
+    }
+    CHECK(describe(client.command({"MSET", "m:1", "a", "m:2", "b", "m:3", "c", "m:4", "d"}).get()) == "status:OK");
+    for (const char* key : {"m:1", "m:2", "m:3", "m:4"}) CHECK(cluster.holders(key).size() == 2);
+    CHECK(describe(client.command({"INCR", "counter"}).get()) == "integer:1");
+    // A script may write: it runs on every replica of its keys.
+    CHECK(describe(client.command({"EVAL", "return redis.call('SET', KEYS[1], 'lua')", "1", "script:key"}).get()) ==
+          "status:OK");
+    CHECK(cluster.holders("script:key").size() == 2);
+    CHECK(describe(client.command({"DEL", "m:1", "m:2", "m:3", "nothing"}).get()) == "integer:3");
+    CHECK(cluster.holders("m:1").empty());
+    CHECK(describe(client.command({"EXISTS", "m:4", "m:1"}).get()) == "integer:1");
+    CHECK(describe(client.command({"MGET", "m:4", "two:1"}).get()) == "array[string:d,string:v]");
+}
+
+TEST_CASE("a killed server's keys stay readable and writable through their other replica") {
+    RedisCluster cluster({.servers = 3, .workers = 1, .hash = "md5", .timeout_ms = 300, .extra_pool = pool_settings("all")});
+    Client client(cluster.proxy_port());
+    for (int i = 0; i < 30; ++i) client.command({"SET", "fo:" + std::to_string(i), "value"});
+    cluster.server(0).process().kill_hard();
+    // Every key is still readable: from its first replica, or from its second once server 0
+    // is down.
+    REQUIRE(wait_until([&] { return describe(client.command({"GET", "fo:0"}).get()) == "string:value"; }, 3000));
+    for (int i = 0; i < 30; ++i) CHECK(describe(client.command({"GET", "fo:" + std::to_string(i)}).get()) == "string:value");
+    // Down servers are left out of writes, so "all" means every replica in service.
+    for (int i = 0; i < 30; ++i) {
+        CHECK(describe(client.command({"SET", "fo:" + std::to_string(i), "new"}).get()) == "status:OK");
+        CHECK(describe(client.command({"GET", "fo:" + std::to_string(i)}).get()) == "string:new");
+    }
+}
+
+TEST_CASE("write_policy all: a replica that fails a write (not yet marked down) fails it, naming the server") {
+    RedisCluster cluster({.servers = 2, .workers = 1, .timeout_ms = 200,
+                          .extra_pool = "replicas = 2\n\n[pool.main.health]\nfailure_limit = 100\n"});
+    Client client(cluster.proxy_port());
+    cluster.server(1).process().pause();
+    CHECK(describe(client.command({"SET", "all:1", "x"}).get()) ==
+          "error:ERR backend cache-b (" + cluster.server(1).address() + ") timed out");
+    cluster.server(1).process().resume();
+}
+
+TEST_CASE("write_policy one answers with the first success and counts the replica that failed") {
+    RedisCluster cluster({.servers = 2, .workers = 1, .timeout_ms = 300, .extra_pool = pool_settings("one")});
+    Client client(cluster.proxy_port());
+    cluster.server(1).process().kill_hard();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < 10; ++i) {
+        CHECK(describe(client.command({"SET", "one:" + std::to_string(i), "x"}).get()) == "status:OK");
+        CHECK(describe(client.command({"GET", "one:" + std::to_string(i)}).get()) == "string:x");
+    }
+}
+
+TEST_CASE("no acknowledged write is lost when a server is killed under load (replicas 2, write_policy all)") {
+    RedisCluster cluster({.servers = 3, .workers = 2, .hash = "md5", .timeout_ms = 300, .extra_pool = pool_settings("all")});
+    std::mutex mutex;
+    std::set<std::string> acknowledged;
+    std::atomic<bool> stop{false};
+    std::atomic<int> failed{0};
+    std::atomic<long> kill_at_ms{0};
+    std::atomic<long> last_failure_ms{0};
+    const auto start = Clock::now();
+    auto now_ms = [&] {
+        return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+    };
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 4; ++w) {
+        writers.emplace_back([&, w] {
+            Client client(cluster.proxy_port());
+            for (int i = 0; !stop; ++i) {
+                const std::string key = "load:" + std::to_string(w) + ":" + std::to_string(i);
+                auto reply = client.command({"SET", key, key});
+                if (reply && describe(reply.get()) == "status:OK") {
+                    std::lock_guard<std::mutex> lock(mutex);
+                    acknowledged.insert(key);
+                } else {
+                    ++failed;
+                    last_failure_ms = now_ms();
+                }
+            }
+        });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    kill_at_ms = now_ms();
+    cluster.server(1).process().kill_hard();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    stop = true;
+    for (auto& writer : writers) writer.join();
+    REQUIRE(acknowledged.size() > 100);
+    MESSAGE(acknowledged.size() << " writes acknowledged, " << failed.load() << " failed");
+    // The only failures are the writes in flight when the server died: the lost connection
+    // marks it down at once, and later writes go to the replicas in service.
+    if (failed > 0) CHECK(last_failure_ms - kill_at_ms <= 300);
+
+    // Every acknowledged write is readable through the proxy.
+    Client reader(cluster.proxy_port());
+    size_t lost = 0;
+    for (const std::string& key : acknowledged) {
+        if (describe(reader.command({"GET", key}).get()) != "string:" + key) ++lost;
+    }
+    CHECK(lost == 0);
+}
+
+TEST_CASE("memcached pools replicate writes and fail reads over to a replica too") {
+    MemcacheCluster cluster({.servers = 3, .hash = "md5", .timeout_ms = 300, .extra_pool = pool_settings("all")});
+    MemcacheClient client(cluster.proxy_port());
+    for (int i = 0; i < 20; ++i) {
+        const std::string key = "mc:" + std::to_string(i);
+        REQUIRE(client.set(key, "v" + std::to_string(i)).ok());
+        CHECK(cluster.holders(key).size() == 2);
+    }
+    RawConnection raw(cluster.proxy_port());
+    CHECK(raw.exchange("set quiet 0 0 1 noreply\r\nq\r\nms quiet2 1 q\r\nr\r\nmn\r\n", "MN\r\n") == "MN\r\n");
+    CHECK(cluster.holders("quiet").size() == 2);
+    CHECK(cluster.holders("quiet2").size() == 2);
+    CHECK(client.del("mc:0").ok());
+    CHECK(cluster.holders("mc:0").empty());
+
+    cluster.server(0).process().kill_hard();
+    REQUIRE(wait_until([&] { return client.get("mc:1").value == "v1"; }, 3000));
+    for (int i = 1; i < 20; ++i) CHECK(client.get("mc:" + std::to_string(i)).value == "v" + std::to_string(i));
+}
