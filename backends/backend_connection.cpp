@@ -25,11 +25,15 @@ constexpr uint64_t kMinStuckGraceMs = 1000;
 // to the kernel when they are freed (madvise), so every read would fault its pages in again.
 constexpr size_t kReadBytes = 16 * 1024;
 
-uint64_t now_ms() {
+}  // namespace
+
+uint64_t monotonic_ms() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
 }
+
+namespace {
 
 std::unique_ptr<ReplyFramer> make_framer(BackendProtocol protocol) {
     if (protocol == BackendProtocol::memcache) return std::make_unique<MemcacheReplyFramer>();
@@ -93,14 +97,18 @@ evbuffer* BackendConnection::request_buffer() {
 }
 
 void BackendConnection::await_reply(ReplySink* sink, uint32_t child, bool parsed) {
-    push_waiting(sink, child, parsed, false);
+    push_waiting(sink, child, parsed, false, monotonic_ms() + endpoint_.timeout_ms);
+}
+
+void BackendConnection::await_reply_until(ReplySink* sink, uint32_t child, uint64_t deadline_ms) {
+    push_waiting(sink, child, false, false, deadline_ms);
 }
 
 bool BackendConnection::send_batched_get(std::string_view command, std::string_view key, ReplySink* sink) {
     if (!available()) return false;
     if (!get_batch_.accepts(command, key)) get_batch_.emit(bufferevent_get_output(bev_));
     get_batch_.add(command, key);
-    push_waiting(sink, 0, false, true);
+    push_waiting(sink, 0, false, true, monotonic_ms() + endpoint_.timeout_ms);
     return true;
 }
 
@@ -120,12 +128,11 @@ bool BackendConnection::send_probe(ReplySink* sink) {
     } else {
         evbuffer_add(out, "PING\r\n", 6);
     }
-    push_waiting(sink, 0, false, false);
+    push_waiting(sink, 0, false, false, monotonic_ms() + endpoint_.timeout_ms);
     return true;
 }
 
-void BackendConnection::push_waiting(ReplySink* sink, uint32_t child, bool parsed, bool batched) {
-    const uint64_t deadline = now_ms() + endpoint_.timeout_ms;
+void BackendConnection::push_waiting(ReplySink* sink, uint32_t child, bool parsed, bool batched, uint64_t deadline) {
     waiting_.push_back(Waiting{sink, child, parsed, batched, deadline});
     // While connecting, the bufferevent sends what is queued as soon as the connect completes;
     // an assembled get still has to be put in the queue at the end of the turn.
@@ -145,14 +152,14 @@ void BackendConnection::arm_deadline_timer() {
         evtimer_del(deadline_timer_);
         return;
     }
-    const uint64_t now = now_ms();
+    const uint64_t now = monotonic_ms();
     const timeval delay = to_timeval(when > now ? when - now : 0);
     evtimer_add(deadline_timer_, &delay);
     timer_due_ms_ = when;
 }
 
 void BackendConnection::on_deadline() {
-    const uint64_t now = now_ms();
+    const uint64_t now = monotonic_ms();
     while (timed_out_ < waiting_.size() && waiting_[timed_out_].deadline_ms <= now) {
         Waiting& entry = waiting_[timed_out_];
         ReplySink* sink = entry.sink;

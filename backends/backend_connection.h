@@ -42,6 +42,9 @@ struct BackendEndpoint {
     BackendProtocol protocol = BackendProtocol::redis;
 };
 
+// Milliseconds on the monotonic clock that request deadlines use.
+uint64_t monotonic_ms();
+
 class BackendConnection final : public WriteBatcher::Writer {
 public:
     BackendConnection(event_base* base, WriteBatcher& writes, const BackendEndpoint& endpoint,
@@ -58,6 +61,10 @@ public:
     // "ERR backend ... timed out" for Redis, "SERVER_ERROR backend ... timed out" for memcached.
     evbuffer* request_buffer();
     void await_reply(ReplySink* sink, uint32_t child, bool parsed);
+    // The same, with a deadline of the caller's (milliseconds on monotonic_ms()'s clock): a
+    // read retried on another replica keeps its first deadline.
+    void await_reply_until(ReplySink* sink, uint32_t child, uint64_t deadline_ms);
+    uint32_t timeout_ms() const { return endpoint_.timeout_ms; }
     // memcached only: a single-key "get" or "gets" that joins the multi-key get this connection
     // assembles during the loop turn (memcache_get_batch.h); the sink gets the reply to its own
     // key. False while the backend is down. As with any direct write, the bytes of the
@@ -96,7 +103,7 @@ private:
     };
 
     void connect();
-    void push_waiting(ReplySink* sink, uint32_t child, bool parsed, bool batched);
+    void push_waiting(ReplySink* sink, uint32_t child, bool parsed, bool batched, uint64_t deadline);
     void on_read();
     void deliver_batch(evbuffer* in, size_t length);
     void flush_run(evbuffer* in, DirectRun& run);

@@ -34,6 +34,7 @@ struct ServerCounters {
     std::atomic<uint64_t> probes{0};          // probes sent
     std::atomic<uint64_t> probe_failures{0};  // probes unanswered or refused
     std::atomic<uint64_t> refused{0};         // requests failed at once while down
+    std::atomic<uint64_t> failovers{0};       // reads sent on to the next replica instead
     std::atomic<uint32_t> down_workers{0};    // workers that see the server down now
 
     static void bump(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }

@@ -5,6 +5,7 @@
 #include "backends/backend_connection.h"
 #include "proxy/memcache_fan_out.h"
 #include "proxy/memcache_local_commands.h"
+#include "proxy/replica_read.h"
 #include "proxy/replica_write.h"
 #include "proxy/reply_slot.h"
 #include "proxy/worker.h"
@@ -182,7 +183,33 @@ void MemcacheSession::route_keyed(const MemcacheRequest& request) {
         replicate(pool, request);
         return;
     }
+    if (worker_.reads_fail_over(pool) && request.quiet_token == 0) {
+        read_with_failover(pool, request);
+        return;
+    }
     send(place(request.hash_key), request);
+}
+
+// A read that moves on to the key's next replica when one fails or times out
+// (proxy/replica_read.h), with a copy of its line to send again.
+void MemcacheSession::read_with_failover(uint32_t pool, const MemcacheRequest& request) {
+    flush_input_run();
+    worker_.replicas_for(pool, request.hash_key, replicas_);
+    std::string line;
+    for (uint32_t t = 0; t < request.tokens.size(); ++t) {
+        if (t > 0) line += ' ';
+        line.append(request.tokens[t]);
+    }
+    line += "\r\n";
+    ReplySlot* slot = push_slot();
+    auto owned = std::make_unique<ReplicaRead>(worker_, pool, id_, replicas_, std::move(line), true);
+    ReplicaRead& read = *owned;
+    slot->fan_out = std::move(owned);
+    read.start(slot);
+    if (read.ready()) {  // no replica could take it
+        read.merge(slot->reply);
+        on_slot_done(slot);
+    }
 }
 
 // The same request to every replica of its key; the write policy decides when the client
@@ -241,6 +268,10 @@ void MemcacheSession::route_retrieval(const MemcacheRequest& request) {
         key_group_.push_back(group);
     }
     if (groups_.size() == 1) {
+        if (request.key_count == 1 && worker_.reads_fail_over(groups_[0].pool)) {
+            read_with_failover(groups_[0].pool, request);
+            return;
+        }
         send(groups_[0], request);
         return;
     }

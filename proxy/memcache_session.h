@@ -44,6 +44,7 @@ private:
     void route_flush_all(const MemcacheRequest& request);
     void send(Placement target, const MemcacheRequest& request);
     void replicate(uint32_t pool, const MemcacheRequest& request);
+    void read_with_failover(uint32_t pool, const MemcacheRequest& request);
     void split_retrieval(const MemcacheRequest& request);
     // Writes the command line without its noreply/q token.
     void append_line_without_quiet(evbuffer* out, const MemcacheRequest& request) const;

@@ -3,6 +3,7 @@
 #include "backends/backend_connection.h"
 #include "proxy/redis_command.h"
 #include "proxy/redis_fan_out.h"
+#include "proxy/replica_read.h"
 #include "proxy/replica_write.h"
 #include "proxy/redis_local_commands.h"
 #include "proxy/reply_slot.h"
@@ -150,6 +151,18 @@ void RedisSession::route_keyed(const RedisCommand& command, std::span<const std:
             replicate(pool, args);
             return;
         }
+        if (worker_.reads_fail_over(pool)) {
+            worker_.replicas_for(pool, args[key_indices_[0]], replicas_);
+            for (size_t i = 1; i < key_indices_.size(); ++i) {
+                worker_.replicas_for(pool, args[key_indices_[i]], other_replicas_);
+                if (listener_.router.pool_for(args[key_indices_[i]]) != pool || other_replicas_ != replicas_) {
+                    reply_error(kCrossSlot);
+                    return;
+                }
+            }
+            read_with_failover(pool, args);
+            return;
+        }
     }
     Placement target;
     if (key_indices_.empty()) {
@@ -212,6 +225,26 @@ void RedisSession::replicate(uint32_t pool, std::span<const std::string_view> ar
     }
     if (write.ready()) {  // the replicas' servers were down
         write.merge(slot->reply);
+        on_slot_done(slot);
+    }
+}
+
+// A read that moves on to the key's next replica when one fails or times out
+// (proxy/replica_read.h). It keeps a copy of the request to send again.
+void RedisSession::read_with_failover(uint32_t pool, std::span<const std::string_view> args) {
+    flush_input_run();
+    evbuffer* encoded = evbuffer_new();
+    resp::append_command(encoded, args);
+    std::string request(evbuffer_get_length(encoded), '\0');
+    evbuffer_remove(encoded, request.data(), request.size());
+    evbuffer_free(encoded);
+    ReplySlot* slot = push_slot();
+    auto owned = std::make_unique<ReplicaRead>(worker_, pool, id_, replicas_, std::move(request), false);
+    ReplicaRead& read = *owned;
+    slot->fan_out = std::move(owned);
+    read.start(slot);
+    if (read.ready()) {  // no replica could take it
+        read.merge(slot->reply);
         on_slot_done(slot);
     }
 }

@@ -20,7 +20,7 @@ std::vector<ServerStatsLine> server_stats(const ProxyStats& stats, const conf::C
                                  ",failures=" + count(counters.failures) + ",downs=" + count(counters.downs) +
                                  ",probes=" + count(counters.probes) +
                                  ",probe_failures=" + count(counters.probe_failures) +
-                                 ",refused=" + count(counters.refused)});
+                                 ",refused=" + count(counters.refused) + ",failovers=" + count(counters.failovers)});
         }
     }
     return lines;

@@ -12,7 +12,7 @@ namespace shardproxy::proxy {
 struct ServerStatsLine {
     std::string pool;
     uint32_t index;   // position in the pool's server list
-    std::string text; // "name=cache-a,state=up,failures=0,downs=0,probes=0,probe_failures=0,refused=0"
+    std::string text; // "name=cache-a,state=up,failures=0,downs=0,probes=0,probe_failures=0,refused=0,failovers=0"
 };
 
 std::vector<ServerStatsLine> server_stats(const ProxyStats& stats, const conf::Config& config);

@@ -87,6 +87,16 @@ public:
         return scratch.front();
     }
 
+    // A read of the key that `server` should have answered went to another replica.
+    void count_failover(uint32_t pool, uint32_t server) {
+        backends::ServerCounters::bump(stats_.servers[pool][server]->failovers);
+    }
+    // Whether reads of the pool fail over between replicas.
+    bool reads_fail_over(uint32_t pool) const {
+        const conf::PoolConfig& config = *topology_->pools()[pool].config;
+        return config.replicas > 1 && config.on_down == conf::OnDown::failover;
+    }
+
     // A client's requests to one server always use the same connection, so they stay ordered.
     backends::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t client_id) {
         auto& connections = backends_[pool][server];

@@ -83,6 +83,38 @@ TEST_CASE("write_policy all: a replica that fails a write (not yet marked down) 
     cluster.server(1).process().resume();
 }
 
+TEST_CASE("reads of a hung server's keys fail over to the next replica within timeout_ms, then skip it once down") {
+    RedisCluster cluster({.servers = 3, .workers = 1, .hash = "md5", .timeout_ms = 400,
+                          .extra_pool = "replicas = 2\n\n[pool.main.health]\nfailure_limit = 3\n"});
+    Client client(cluster.proxy_port());
+    std::vector<std::string> keys;
+    for (int i = 0; i < 30; ++i) {
+        keys.push_back("hung:" + std::to_string(i));
+        REQUIRE(describe(client.command({"SET", keys.back(), "v"}).get()) == "status:OK");
+    }
+    cluster.server(0).process().pause();
+    long slowest = 0;
+    for (const std::string& key : keys) {
+        const auto start = Clock::now();
+        CHECK(describe(client.command({"GET", key}).get()) == "string:v");
+        slowest = std::max(slowest, static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                          Clock::now() - start).count()));
+    }
+    CHECK(slowest < 400);  // within the request's timeout, although the first replica hung
+    const std::string info = describe(client.command({"INFO", "servers"}).get());
+    const size_t line = info.find("server_main_0:name=cache-a,state=down");
+    REQUIRE(line != std::string::npos);
+    const size_t failovers = info.find("failovers=", line);
+    CHECK(std::stoi(info.substr(failovers + 10)) >= 3);  // the reads it timed out on
+    // Once it is down, reads go straight to the other replica.
+    for (const std::string& key : keys) {
+        const auto start = Clock::now();
+        CHECK(describe(client.command({"GET", key}).get()) == "string:v");
+        CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count() < 100);
+    }
+    cluster.server(0).process().resume();
+}
+
 TEST_CASE("write_policy one answers with the first success and counts the replica that failed") {
     RedisCluster cluster({.servers = 2, .workers = 1, .timeout_ms = 300, .extra_pool = pool_settings("one")});
     Client client(cluster.proxy_port());

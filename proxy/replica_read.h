@@ -1,0 +1,57 @@
+#pragma once
+// A read that fails over between replicas: sent to the first replica in service; a connection
+// error or a timeout there sends it to the next replica, all within the request's deadline
+// (timeout_ms from the first send). So that a timeout still leaves time to try again, the n
+// replicas share it: attempt i must be answered by start + timeout_ms * (i + 1) / n (a replica
+// skipped because it is down leaves its share to the next). The client gets the first reply, byte for byte (an error reply from a server is a
+// reply: it is the data's answer, not the server's failure), or, once no replica is left or the
+// time is up, the last failure.
+#include <event2/buffer.h>
+
+#include <string>
+#include <vector>
+
+#include "proxy/fan_out.h"
+
+namespace shardproxy::proxy {
+
+class ReplySlot;
+class Worker;
+
+class ReplicaRead final : public FanOut {
+public:
+    // `request`: the bytes to send to each replica in turn. `replicas`: the key's replica set,
+    // most preferred first.
+    ReplicaRead(Worker& worker, uint32_t pool, uint64_t client_id, const std::vector<uint32_t>& replicas,
+                std::string request, bool memcache);
+    ~ReplicaRead() override;
+
+    // Sends the first attempt; the slot is the sink every attempt answers.
+    void start(ReplySlot* slot);
+
+    void set_reply_object(uint32_t child, redisReply* reply) override;
+    void set_reply_bytes(uint32_t child, evbuffer* from, size_t length) override;
+    void set_error(uint32_t child, std::string error) override;
+    bool ready() const override { return answered_ || exhausted_; }
+    void merge(evbuffer* out) override;
+
+private:
+    // Sends to the replicas from `next` on, skipping those that cannot take it now.
+    void send_from(uint32_t next);
+
+    Worker& worker_;
+    uint32_t pool_;
+    uint64_t client_id_;
+    std::vector<uint32_t> replicas_;
+    std::string request_;
+    bool memcache_;
+    ReplySlot* slot_ = nullptr;
+    uint64_t start_ms_ = 0;
+    uint32_t timeout_ms_ = 0;
+    bool answered_ = false;
+    bool exhausted_ = false;
+    evbuffer* answer_;
+    std::string last_error_;
+};
+
+}  // namespace shardproxy::proxy
