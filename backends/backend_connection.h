@@ -76,6 +76,8 @@ public:
     const std::string& unavailable_error();
     bool available() const { return state_ != State::down && !health_.down(); }
     const std::string& label() const { return endpoint_.label; }
+    // Requests sent and not yet answered (timed-out ones left out).
+    size_t outstanding() const { return waiting_.size() - timed_out_; }
     // Marked down by its health checks (not merely reconnecting).
     bool marked_down() const { return health_.down(); }
     // A health probe (PING, or version for memcached), sent even while the server is marked

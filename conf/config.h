@@ -44,6 +44,8 @@ struct HealthConfig {
 enum class OnDown { failover, rehash, fail };
 // When a write to several replicas is answered (see write_policy in conf/README.md).
 enum class WritePolicy { all, quorum, one };
+// Which replica a read goes to first (see read_policy in conf/README.md).
+enum class ReadPolicy { primary, spread };
 
 struct PoolConfig {
     std::string name;
@@ -56,6 +58,7 @@ struct PoolConfig {
     uint32_t server_connections = 1;
     uint32_t replicas = 1;
     WritePolicy write_policy = WritePolicy::all;
+    ReadPolicy read_policy = ReadPolicy::primary;
     uint32_t item_size_max = 1024 * 1024;  // memcache: the largest value a client may store
     HealthConfig health;
     OnDown on_down = OnDown::failover;

@@ -135,6 +135,24 @@ const KeySpec<PoolConfig> pool_table[] = {
                  policy.unknown_name("on_down policy", names);
              }
          }},
+    {.name = "read_policy",
+     .type = ValueType::string,
+     .default_value = "\"primary\"",
+     .help = "With replicas > 1, where reads go first: \"primary\" (the key's first replica in service) or "
+             "\"spread\" (the replica in service with the fewest requests waiting on this worker's "
+             "connection, so reads of a hot key share its replicas). Either way a failed read moves on to the "
+             "next replica.",
+     .apply =
+         [](const Setting& policy, PoolConfig& pool) {
+             static constexpr std::string_view names[] = {"primary", "spread"};
+             if (policy.string() == "primary") {
+                 pool.read_policy = ReadPolicy::primary;
+             } else if (policy.string() == "spread") {
+                 pool.read_policy = ReadPolicy::spread;
+             } else {
+                 policy.unknown_name("read policy", names);
+             }
+         }},
     {.name = "health",
      .type = ValueType::table,
      .default_value = "(all defaults)",

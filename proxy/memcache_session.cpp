@@ -195,6 +195,7 @@ void MemcacheSession::route_keyed(const MemcacheRequest& request) {
 void MemcacheSession::read_with_failover(uint32_t pool, const MemcacheRequest& request) {
     flush_input_run();
     worker_.replicas_for(pool, request.hash_key, replicas_);
+    worker_.order_for_read(pool, id_, replicas_);
     std::string line;
     for (uint32_t t = 0; t < request.tokens.size(); ++t) {
         if (t > 0) line += ' ';

@@ -160,6 +160,7 @@ void RedisSession::route_keyed(const RedisCommand& command, std::span<const std:
                     return;
                 }
             }
+            worker_.order_for_read(pool, id_, replicas_);
             read_with_failover(pool, args);
             return;
         }

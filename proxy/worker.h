@@ -4,6 +4,8 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -81,10 +83,21 @@ public:
         const conf::PoolConfig& config = *topology_->pools()[pool].config;
         if (config.replicas <= 1 || config.on_down != conf::OnDown::failover) return server_for(pool, key);
         replicas_for(pool, key, scratch);
-        for (uint32_t server : scratch) {
-            if (backend(pool, server, client_id).available()) return server;
-        }
+        order_for_read(pool, client_id, scratch);
         return scratch.front();
+    }
+    // Puts a key's replicas in the order a read tries them: those in service first, by the
+    // pool's read_policy (replica order, or fewest requests waiting); the order is otherwise
+    // kept, so equal replicas are tried primary first.
+    void order_for_read(uint32_t pool, uint64_t client_id, std::vector<uint32_t>& replicas) {
+        auto rank = [&](uint32_t server) {
+            const backends::BackendConnection& connection = backend(pool, server, client_id);
+            if (!connection.available()) return SIZE_MAX;
+            return topology_->pools()[pool].config->read_policy == conf::ReadPolicy::spread ? connection.outstanding()
+                                                                                            : size_t{0};
+        };
+        std::stable_sort(replicas.begin(), replicas.end(),
+                         [&](uint32_t a, uint32_t b) { return rank(a) < rank(b); });
     }
 
     // A read of the key that `server` should have answered went to another replica.

@@ -115,6 +115,30 @@ TEST_CASE("reads of a hung server's keys fail over to the next replica within ti
     cluster.server(0).process().resume();
 }
 
+TEST_CASE("read_policy spread shares the reads of a key between its replicas; primary keeps them on one") {
+    for (const std::string policy : {"spread", "primary"}) {
+        CAPTURE(policy);
+        RedisCluster cluster({.servers = 2, .workers = 1,
+                              .extra_pool = "replicas = 2\nread_policy = \"" + policy + "\"\n"});
+        Client client(cluster.proxy_port());
+        REQUIRE(describe(client.command({"SET", "busy", "v"}).get()) == "status:OK");
+        std::vector<std::vector<std::string>> reads(200, {"GET", "busy"});
+        for (const auto& reply : client.pipeline(reads)) REQUIRE(describe(reply.get()) == "string:v");
+        std::vector<long> gets;
+        for (size_t i = 0; i < 2; ++i) {
+            const std::string stats = describe(Client(cluster.server(i).port()).command({"INFO", "commandstats"}).get());
+            const size_t at = stats.find("cmdstat_get:calls=");
+            gets.push_back(at == std::string::npos ? 0 : std::stol(stats.substr(at + 18)));
+        }
+        if (policy == "spread") {
+            CHECK(gets[0] >= 40);
+            CHECK(gets[1] >= 40);
+        } else {
+            CHECK((gets[0] == 0) != (gets[1] == 0));
+        }
+    }
+}
+
 TEST_CASE("write_policy one answers with the first success and counts the replica that failed") {
     RedisCluster cluster({.servers = 2, .workers = 1, .timeout_ms = 300, .extra_pool = pool_settings("one")});
     Client client(cluster.proxy_port());
