@@ -59,6 +59,7 @@ struct PoolConfig {
     uint32_t replicas = 1;
     WritePolicy write_policy = WritePolicy::all;
     ReadPolicy read_policy = ReadPolicy::primary;
+    bool miss_failover = false;
     uint32_t item_size_max = 1024 * 1024;  // memcache: the largest value a client may store
     HealthConfig health;
     OnDown on_down = OnDown::failover;

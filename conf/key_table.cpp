@@ -22,6 +22,7 @@ std::string with_article(ValueType type) {
 bool has_type(const toml::node& node, ValueType type) {
     switch (type) {
         case ValueType::integer: return node.is_integer();
+        case ValueType::boolean: return node.is_boolean();
         case ValueType::string: return node.is_string();
         case ValueType::table: return node.is_table();
         // Element types are checked one by one, so each bad element gets its own place.
@@ -36,6 +37,7 @@ bool has_type(const toml::node& node, ValueType type) {
 std::string_view to_string(ValueType type) {
     switch (type) {
         case ValueType::integer: return "integer";
+        case ValueType::boolean: return "boolean";
         case ValueType::string: return "string";
         case ValueType::string_array: return "array of strings";
         case ValueType::table: return "table";

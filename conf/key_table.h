@@ -18,7 +18,7 @@
 
 namespace shardproxy::conf {
 
-enum class ValueType { integer, string, string_array, table, table_array };
+enum class ValueType { integer, boolean, string, string_array, table, table_array };
 // "integer", "string", "array of strings", "table", "array of tables"
 std::string_view to_string(ValueType type);
 
@@ -37,6 +37,7 @@ struct Setting {
     // Reported at this value's place in the file.
     void error(std::string message) const;
     std::string_view string() const;  // only for a value whose type was checked to be a string
+    bool boolean() const { return node.as_boolean()->get(); }  // likewise, a boolean
     // Reports "PATH: unknown WHAT 'value'; did you mean ...?" for a string naming none of known.
     void unknown_name(std::string_view what, std::span<const std::string_view> known) const;
 

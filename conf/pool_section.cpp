@@ -153,6 +153,13 @@ const KeySpec<PoolConfig> pool_table[] = {
                  policy.unknown_name("read policy", names);
              }
          }},
+    {.name = "miss_failover",
+     .type = ValueType::boolean,
+     .default_value = "false",
+     .help = "With replicas > 1: a read that misses (Redis GET, memcached get/gets) is retried on the next "
+             "replica, and a value found there is written back, with its remaining time to live, to the "
+             "replicas that missed, so a replica that restarted empty heals.",
+     .apply = [](const Setting& enabled, PoolConfig& pool) { pool.miss_failover = enabled.boolean(); }},
     {.name = "health",
      .type = ValueType::table,
      .default_value = "(all defaults)",

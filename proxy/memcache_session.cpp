@@ -206,6 +206,9 @@ void MemcacheSession::read_with_failover(uint32_t pool, const MemcacheRequest& r
     auto owned = std::make_unique<ReplicaRead>(worker_, pool, id_, replicas_, std::move(line), true);
     ReplicaRead& read = *owned;
     slot->fan_out = std::move(owned);
+    if (single_key_get(request) && worker_.topology().pools()[pool].config->miss_failover) {
+        read.fail_over_misses(request.hash_key);
+    }
     read.start(slot);
     if (read.ready()) {  // no replica could take it
         read.merge(slot->reply);

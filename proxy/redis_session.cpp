@@ -161,7 +161,7 @@ void RedisSession::route_keyed(const RedisCommand& command, std::span<const std:
                 }
             }
             worker_.order_for_read(pool, id_, replicas_);
-            read_with_failover(pool, args);
+            read_with_failover(pool, command, args);
             return;
         }
     }
@@ -232,7 +232,8 @@ void RedisSession::replicate(uint32_t pool, std::span<const std::string_view> ar
 
 // A read that moves on to the key's next replica when one fails or times out
 // (proxy/replica_read.h). It keeps a copy of the request to send again.
-void RedisSession::read_with_failover(uint32_t pool, std::span<const std::string_view> args) {
+void RedisSession::read_with_failover(uint32_t pool, const RedisCommand& command,
+                                      std::span<const std::string_view> args) {
     flush_input_run();
     evbuffer* encoded = evbuffer_new();
     resp::append_command(encoded, args);
@@ -243,6 +244,9 @@ void RedisSession::read_with_failover(uint32_t pool, std::span<const std::string
     auto owned = std::make_unique<ReplicaRead>(worker_, pool, id_, replicas_, std::move(request), false);
     ReplicaRead& read = *owned;
     slot->fan_out = std::move(owned);
+    if (command.name == "get" && worker_.topology().pools()[pool].config->miss_failover) {
+        read.fail_over_misses(args[key_indices_[0]]);
+    }
     read.start(slot);
     if (read.ready()) {  // no replica could take it
         read.merge(slot->reply);

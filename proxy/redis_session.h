@@ -48,7 +48,7 @@ private:
     void send_whole(Placement target, std::span<const std::string_view> args,
                     const RespRequest& request);
     void replicate(uint32_t pool, std::span<const std::string_view> args);
-    void read_with_failover(uint32_t pool, std::span<const std::string_view> args);
+    void read_with_failover(uint32_t pool, const RedisCommand& command, std::span<const std::string_view> args);
     uint32_t group_of(Placement placement);
     void fan_out(const RedisCommand& command, std::span<const std::string_view> args,
                  uint32_t children);

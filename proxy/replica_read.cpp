@@ -3,8 +3,10 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "backends/backend_connection.h"
+#include "proxy/miss_write_back.h"
 #include "proxy/reply_slot.h"
 #include "proxy/worker.h"
 
@@ -51,16 +53,60 @@ void ReplicaRead::send_from(uint32_t next) {
         return;
     }
     exhausted_ = true;
+    if (!missed_.empty()) return;  // the misses are the answer
     if (last_error_.empty()) last_error_ = memcache_ ? "SERVER_ERROR no replica answered in time" : "ERR no replica answered in time";
 }
 
-void ReplicaRead::set_reply_bytes(uint32_t, evbuffer* from, size_t length) {
+void ReplicaRead::set_reply_bytes(uint32_t child, evbuffer* from, size_t length) {
     if (answered_ || exhausted_) {
         evbuffer_drain(from, length);
         return;
     }
+    evbuffer_drain(answer_, evbuffer_get_length(answer_));
     evbuffer_remove_buffer(from, answer_, length);
+    if (miss_failover_ && is_miss()) {
+        // Kept as the answer in case no other replica has the key either.
+        missed_.push_back(replicas_[child]);
+        send_from(child + 1);
+        if (exhausted_) {
+            exhausted_ = false;
+            answered_ = true;
+        }
+        return;
+    }
     answered_ = true;
+    if (!missed_.empty()) repair(replicas_[child]);
+}
+
+bool ReplicaRead::is_miss() const {
+    const size_t length = evbuffer_get_length(answer_);
+    char head[6] = {};
+    evbuffer_copyout(answer_, head, sizeof(head));
+    const std::string_view text(head, std::min(length, sizeof(head)));
+    return memcache_ ? text == "END\r\n" : text == "$-1\r\n";
+}
+
+// The answer is a hit: "$N\r\n<value>\r\n", or "VALUE <key> <flags> <bytes>[ <cas>]\r\n<value>\r\nEND\r\n".
+void ReplicaRead::repair(uint32_t source) {
+    const size_t length = evbuffer_get_length(answer_);
+    const char* bytes = reinterpret_cast<const char*>(evbuffer_pullup(answer_, -1));
+    const std::string_view reply(bytes, length);
+    const size_t eol = reply.find("\r\n");
+    if (eol == std::string_view::npos) return;
+    MissedRead read{pool_, client_id_, memcache_, key_, {}, 0, source, missed_};
+    if (memcache_) {
+        // The flags are the third token of the VALUE line; the data follows the line.
+        const std::string_view line = reply.substr(0, eol);
+        const size_t flags_at = line.find(' ', 6) + 1;
+        std::from_chars(line.data() + flags_at, line.data() + line.size(), read.flags);
+        const size_t data_end = reply.rfind("\r\nEND\r\n");
+        if (data_end == std::string_view::npos || data_end < eol + 2) return;
+        read.value.assign(reply.substr(eol + 2, data_end - eol - 2));
+    } else {
+        if (!reply.starts_with("$") || length < eol + 4) return;
+        read.value.assign(reply.substr(eol + 2, length - eol - 4));
+    }
+    MissWriteBack::start(worker_, std::move(read));
 }
 
 void ReplicaRead::set_reply_object(uint32_t child, redisReply* reply) {
@@ -72,6 +118,11 @@ void ReplicaRead::set_error(uint32_t child, std::string error) {
     if (answered_ || exhausted_) return;
     last_error_ = std::move(error);
     send_from(child + 1);
+    // A replica that missed before this one failed has the answer: a miss.
+    if (exhausted_ && !missed_.empty()) {
+        exhausted_ = false;
+        answered_ = true;
+    }
 }
 
 void ReplicaRead::merge(evbuffer* out) {

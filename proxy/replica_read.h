@@ -9,6 +9,7 @@
 #include <event2/buffer.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/fan_out.h"
@@ -28,6 +29,13 @@ public:
 
     // Sends the first attempt; the slot is the sink every attempt answers.
     void start(ReplySlot* slot);
+    // miss_failover: a miss (Redis GET's nil, memcached get's bare END) also moves on to the
+    // next replica, and a value found after misses is written back to the replicas that missed
+    // (proxy/miss_write_back.h). `key` is the key read.
+    void fail_over_misses(std::string_view key) {
+        miss_failover_ = true;
+        key_ = key;
+    }
 
     void set_reply_object(uint32_t child, redisReply* reply) override;
     void set_reply_bytes(uint32_t child, evbuffer* from, size_t length) override;
@@ -38,6 +46,8 @@ public:
 private:
     // Sends to the replicas from `next` on, skipping those that cannot take it now.
     void send_from(uint32_t next);
+    bool is_miss() const;
+    void repair(uint32_t source);
 
     Worker& worker_;
     uint32_t pool_;
@@ -49,6 +59,9 @@ private:
     uint64_t start_ms_ = 0;
     uint32_t timeout_ms_ = 0;
     bool answered_ = false;
+    bool miss_failover_ = false;
+    std::string key_;
+    std::vector<uint32_t> missed_;
     bool exhausted_ = false;
     evbuffer* answer_;
     std::string last_error_;

@@ -141,6 +141,89 @@ TEST_CASE("read_policy spread shares the reads of a key between its replicas; pr
     }
 }
 
+TEST_CASE("miss_failover: a replica restarted empty keeps serving through the other and is refilled, TTLs kept") {
+    RedisCluster cluster({.servers = 2, .workers = 1, .hash = "md5", .timeout_ms = 300,
+                          .extra_pool = "replicas = 2\nmiss_failover = true\n\n[pool.main.health]\n"
+                                        "failure_limit = 1\nprobe_interval_ms = 50\nprobe_max_interval_ms = 100\n"});
+    Client client(cluster.proxy_port());
+    std::vector<std::string> keys;
+    for (int i = 0; i < 40; ++i) {
+        keys.push_back("heal:" + std::to_string(i));
+        if (i % 2 == 0) {
+            REQUIRE(describe(client.command({"SET", keys.back(), "v" + std::to_string(i), "EX", "1000"}).get()) == "status:OK");
+        } else {
+            REQUIRE(describe(client.command({"SET", keys.back(), "v" + std::to_string(i)}).get()) == "status:OK");
+        }
+    }
+    cluster.server(0).restart();  // empty
+    // Back in service after a probe; until then reads go to the other replica.
+    Client direct0(cluster.server(0).port());
+    REQUIRE(wait_until([&] {
+        client.command({"GET", keys[0]});
+        return describe(client.command({"INFO", "servers"}).get()).find("server_main_0:name=cache-a,state=up") !=
+               std::string::npos;
+    }, 3000));
+    for (int round = 0; round < 2; ++round) {
+        for (size_t i = 0; i < keys.size(); ++i) {
+            CHECK(describe(client.command({"GET", keys[i]}).get()) == "string:v" + std::to_string(i));
+        }
+    }
+    CHECK(describe(client.command({"GET", "heal:never-written"}).get()) == "nil");
+    // The keys read from the restarted server first (those whose first replica it is) are
+    // written back there, with the time to live they had.
+    size_t refilled = 0;
+    for (size_t i = 0; i < keys.size(); ++i) {
+        const std::string value = describe(direct0.command({"GET", keys[i]}).get());
+        if (value == "nil") continue;
+        ++refilled;
+        CHECK(value == "string:v" + std::to_string(i));
+        const long long ttl = direct0.command({"PTTL", keys[i]})->integer;
+        if (i % 2 == 0) {
+            CHECK(ttl > 900000);
+            CHECK(ttl <= 1000000);
+        } else {
+            CHECK(ttl == -1);
+        }
+    }
+    MESSAGE(refilled << " of " << keys.size() << " keys written back to the restarted replica");
+    CHECK(refilled >= 10);
+}
+
+TEST_CASE("miss_failover works for memcached gets too") {
+    MemcacheCluster cluster({.servers = 2, .hash = "md5", .timeout_ms = 300,
+                             .extra_pool = "replicas = 2\nmiss_failover = true\n\n[pool.main.health]\n"
+                                           "failure_limit = 1\nprobe_interval_ms = 50\nprobe_max_interval_ms = 100\n"});
+    MemcacheClient client(cluster.proxy_port());
+    for (int i = 0; i < 40; ++i) REQUIRE(client.set("mheal:" + std::to_string(i), "v" + std::to_string(i), 5, 1000).ok());
+    cluster.server(0).restart();
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // probed back in
+    for (int i = 0; i < 40; ++i) {
+        const McValue got = client.get("mheal:" + std::to_string(i));
+        CHECK(got.value == "v" + std::to_string(i));
+        CHECK(got.flags == 5);
+    }
+    int refilled = 0;
+    MemcacheClient direct(cluster.server(0).port());
+    RawConnection raw(cluster.server(0).port());
+    for (int i = 0; i < 40; ++i) {
+        const std::string key = "mheal:" + std::to_string(i);
+        const McValue got = direct.get(key);
+        if (!got.value) continue;
+        ++refilled;
+        CHECK(got.value == "v" + std::to_string(i));
+        CHECK(got.flags == 5);
+        // Written back with the time it had left (of 1000 s), not without expiry.
+        const std::string meta = raw.exchange("mg " + key + " t\r\n", "\r\n");
+        CAPTURE(meta);
+        REQUIRE(meta.starts_with("HD t"));
+        const long ttl = std::stol(meta.substr(4));
+        CHECK(ttl > 900);
+        CHECK(ttl <= 1000);
+    }
+    MESSAGE(refilled << " of 40 keys written back to the restarted replica");
+    CHECK(refilled >= 10);
+}
+
 TEST_CASE("write_policy one answers with the first success and counts the replica that failed") {
     RedisCluster cluster({.servers = 2, .workers = 1, .timeout_ms = 300, .extra_pool = pool_settings("one")});
     Client client(cluster.proxy_port());

@@ -309,6 +309,11 @@ TEST_CASE("a hash tag must be empty or two characters") {
           "\"{\")\n");
 }
 
+TEST_CASE("miss_failover is a boolean") {
+    CHECK(problems(std::string(minimal_config) + "miss_failover = \"yes\"\n") ==
+          "test.toml:7:17: pool.main.miss_failover must be a boolean\n");
+}
+
 TEST_CASE("replicas cannot exceed the pool's servers; write_policy names one of its policies") {
     CHECK(problems(std::string(minimal_config) + "replicas = 2\n") ==
           "test.toml:7:12: pool.main.replicas is 2 but the pool has only 1 servers\n");
