@@ -183,11 +183,43 @@ void MemcacheSession::route_keyed(const MemcacheRequest& request) {
         replicate(pool, request);
         return;
     }
+    if (request.command == MemcacheCommand::meta_get) {
+        // A T flag sets a new time to live: the other replicas get it too.
+        for (uint32_t t = 2; t < request.tokens.size(); ++t) {
+            if (!request.tokens[t].starts_with('T')) continue;
+            const bool base64 = std::find(request.tokens.begin() + 2, request.tokens.end(), "b") != request.tokens.end();
+            touch_other_replicas(request.hash_key, "mg " + std::string(request.tokens[1]) + " " +
+                                                       std::string(request.tokens[t]) + (base64 ? " b" : "") + "\r\n");
+            break;
+        }
+    }
     if (worker_.reads_fail_over(pool) && request.quiet_token == 0) {
         read_with_failover(pool, request);
         return;
     }
     send(place(request.hash_key), request);
+}
+
+// A read that also sets a time to live (gat, gats, mg with T) is sent to one replica; the
+// key's other replicas in service get the new time to live as a request of their own, whose
+// answer nobody waits for (failures are counted as noreply failures).
+void MemcacheSession::touch_other_replicas(std::string_view key, const std::string& touch) {
+    const uint32_t pool = listener_.router.pool_for(key);
+    if (worker_.topology().pools()[pool].config->replicas <= 1) return;
+    flush_input_run();  // earlier requests first, as for any request written directly
+    const uint32_t read_server = place(key).server;
+    worker_.replicas_for(pool, key, replicas_);
+    for (uint32_t server : replicas_) {
+        if (server == read_server) continue;
+        backends::BackendConnection& backend = worker_.backend(pool, server, id_);
+        evbuffer* out = backend.request_buffer();
+        if (out == nullptr) {
+            worker_.stats().bump_noreply_failures();
+            continue;
+        }
+        evbuffer_add(out, touch.data(), touch.size());
+        backend.await_reply(&worker_.noreply_sink(), 0, false);
+    }
 }
 
 // A read that moves on to the key's next replica when one fails or times out
@@ -262,6 +294,12 @@ void MemcacheSession::replicate(uint32_t pool, const MemcacheRequest& request) {
 }
 
 void MemcacheSession::route_retrieval(const MemcacheRequest& request) {
+    if (request.command == MemcacheCommand::gat || request.command == MemcacheCommand::gats) {
+        for (uint32_t k = 0; k < request.key_count; ++k) {
+            const std::string_view key = request.tokens[request.first_key + k];
+            touch_other_replicas(key, "touch " + std::string(key) + " " + std::string(request.tokens[1]) + "\r\n");
+        }
+    }
     groups_.clear();
     key_group_.clear();
     for (uint32_t k = 0; k < request.key_count; ++k) {

@@ -45,6 +45,7 @@ private:
     void send(Placement target, const MemcacheRequest& request);
     void replicate(uint32_t pool, const MemcacheRequest& request);
     void read_with_failover(uint32_t pool, const MemcacheRequest& request);
+    void touch_other_replicas(std::string_view key, const std::string& touch);
     void split_retrieval(const MemcacheRequest& request);
     // Writes the command line without its noreply/q token.
     void append_line_without_quiet(evbuffer* out, const MemcacheRequest& request) const;

@@ -224,6 +224,31 @@ TEST_CASE("miss_failover works for memcached gets too") {
     CHECK(refilled >= 10);
 }
 
+TEST_CASE("gat and mg with T set the new time to live on every replica, not only the one read") {
+    MemcacheCluster cluster({.servers = 3, .hash = "md5", .extra_pool = "replicas = 2\n"});
+    MemcacheClient client(cluster.proxy_port());
+    REQUIRE(client.set("ttl:a", "x", 0, 1000).ok());
+    REQUIRE(client.set("ttl:b", "y", 0, 1000).ok());
+    RawConnection raw(cluster.proxy_port());
+    CHECK(raw.exchange("gat 5000 ttl:a\r\n", "END\r\n") == "VALUE ttl:a 0 1\r\nx\r\nEND\r\n");
+    CHECK(raw.exchange("mg ttl:b T7000 v\r\n", "\r\ny\r\n") == "VA 1\r\ny\r\n");
+    auto ttl_on = [&](size_t server, const std::string& key) {
+        RawConnection direct = cluster.server(server).connect();
+        const std::string meta = direct.exchange("mg " + key + " t\r\n", "\r\n");
+        return meta.starts_with("HD t") ? std::stol(meta.substr(4)) : -100;
+    };
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the touches need no reply
+    for (const auto& [key, at_least] : std::vector<std::pair<std::string, long>>{{"ttl:a", 4900}, {"ttl:b", 6900}}) {
+        const auto holders = cluster.holders(key);
+        REQUIRE(holders.size() == 2);
+        for (size_t server : holders) {
+            CAPTURE(key);
+            CAPTURE(server);
+            CHECK(ttl_on(server, key) >= at_least);
+        }
+    }
+}
+
 TEST_CASE("write_policy one answers with the first success and counts the replica that failed") {
     RedisCluster cluster({.servers = 2, .workers = 1, .timeout_ms = 300, .extra_pool = pool_settings("one")});
     Client client(cluster.proxy_port());
