@@ -249,6 +249,24 @@ TEST_CASE("gat and mg with T set the new time to live on every replica, not only
     }
 }
 
+TEST_CASE("write_policy quorum answers once a majority succeeded, without waiting for a hung replica") {
+    RedisCluster cluster({.servers = 3, .workers = 1, .timeout_ms = 500,
+                          .extra_pool = "replicas = 3\nwrite_policy = \"quorum\"\n\n[pool.main.health]\n"
+                                        "failure_limit = 100\n"});
+    Client client(cluster.proxy_port());
+    cluster.server(2).process().pause();
+    for (int i = 0; i < 5; ++i) {
+        const auto start = Clock::now();
+        CHECK(describe(client.command({"SET", "q:" + std::to_string(i), "v"}).get()) == "status:OK");
+        CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count() < 300);
+    }
+    // The hung replica's writes time out in the background and are counted.
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    const std::string info = describe(client.command({"INFO", "stats"}).get());
+    CHECK(info.find("background_write_failures:5\r\n") != std::string::npos);
+    cluster.server(2).process().resume();
+}
+
 TEST_CASE("write_policy one answers with the first success and counts the replica that failed") {
     RedisCluster cluster({.servers = 2, .workers = 1, .timeout_ms = 300, .extra_pool = pool_settings("one")});
     Client client(cluster.proxy_port());
