@@ -183,7 +183,7 @@ void MemcacheSession::route_keyed(const MemcacheRequest& request) {
         replicate(pool, request);
         return;
     }
-    if (request.command == MemcacheCommand::meta_get) {
+    if (request.command == MemcacheCommand::meta_get && config.replicas > 1) {
         // A T flag sets a new time to live: the other replicas get it too.
         for (uint32_t t = 2; t < request.tokens.size(); ++t) {
             if (!request.tokens[t].starts_with('T')) continue;
@@ -203,9 +203,12 @@ void MemcacheSession::route_keyed(const MemcacheRequest& request) {
 // A read that also sets a time to live (gat, gats, mg with T) is sent to one replica; the
 // key's other replicas in service get the new time to live as a request of their own, whose
 // answer nobody waits for (failures are counted as noreply failures).
+bool MemcacheSession::replicated(std::string_view key) const {
+    return worker_.topology().pools()[listener_.router.pool_for(key)].config->replicas > 1;
+}
+
 void MemcacheSession::touch_other_replicas(std::string_view key, const std::string& touch) {
     const uint32_t pool = listener_.router.pool_for(key);
-    if (worker_.topology().pools()[pool].config->replicas <= 1) return;
     flush_input_run();  // earlier requests first, as for any request written directly
     const uint32_t read_server = place(key).server;
     worker_.replicas_for(pool, key, replicas_);
@@ -297,6 +300,7 @@ void MemcacheSession::route_retrieval(const MemcacheRequest& request) {
     if (request.command == MemcacheCommand::gat || request.command == MemcacheCommand::gats) {
         for (uint32_t k = 0; k < request.key_count; ++k) {
             const std::string_view key = request.tokens[request.first_key + k];
+            if (!replicated(key)) continue;
             touch_other_replicas(key, "touch " + std::string(key) + " " + std::string(request.tokens[1]) + "\r\n");
         }
     }

@@ -45,6 +45,8 @@ private:
     void send(Placement target, const MemcacheRequest& request);
     void replicate(uint32_t pool, const MemcacheRequest& request);
     void read_with_failover(uint32_t pool, const MemcacheRequest& request);
+    bool replicated(std::string_view key) const;
+    // For a key of a pool with replicas.
     void touch_other_replicas(std::string_view key, const std::string& touch);
     void split_retrieval(const MemcacheRequest& request);
     // Writes the command line without its noreply/q token.

@@ -96,7 +96,7 @@ TEST_CASE("max_client_connections is enforced with Redis's error") {
                      pool_config(server));
     Client first(proxy.port());
     // The start-up probe's connection may not be counted out yet; wait until it is.
-    for (int i = 0; i < 100; ++i) {
+    for (int i = 0; i < 500; ++i) {
         if (describe(first.command({"INFO", "clients"}).get()).find("connected_clients:1\r\n") != std::string::npos) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -116,9 +116,19 @@ TEST_CASE("SIGTERM finishes in-flight requests and exits 0") {
     CHECK(describe(client.command({"SET", "drain", "1"}).get()) == "status:OK");
     // A slow request is in flight when the signal arrives; its reply must still come.
     redisAppendCommand(client.context(), "EVAL %s 0", "local t = redis.call('TIME') while true do local n = redis.call('TIME') if (n[1] - t[1]) * 1000000 + n[2] - t[2] > 300000 then break end end return 'done'");
+    Client observer(proxy.port());
+    auto commands_processed = [&] {
+        const std::string info = describe(observer.command({"INFO", "stats"}).get());
+        const size_t at = info.find("total_commands_processed:");
+        return at == std::string::npos ? 0L : std::stol(info.substr(at + 25));
+    };
+    const long before = commands_processed();
     int written = 0;
     while (!written) REQUIRE(redisBufferWrite(client.context(), &written) == REDIS_OK);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Signal only once the proxy has the EVAL (each poll counts one INFO of its own).
+    for (long polls = 1; commands_processed() - before - polls < 1 && polls < 500; ++polls) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     kill(proxy.process().pid(), SIGTERM);
     void* reply = nullptr;
     REQUIRE(redisGetReply(client.context(), &reply) == REDIS_OK);
