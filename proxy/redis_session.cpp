@@ -167,8 +167,14 @@ void RedisSession::route_keyed(const RedisCommand& command, std::span<const std:
     }
     Placement target;
     if (key_indices_.empty()) {
-        // Keyless scripts (EVAL with numkeys 0) run where the empty key lives.
+        // Keyless scripts (EVAL with numkeys 0) run where the empty key lives, on all of its
+        // replicas, since they may write.
         target.pool = listener_.default_pool;
+        if (is_replicated_write(command, *worker_.topology().pools()[target.pool].config)) {
+            worker_.write_replicas_for(target.pool, {}, id_, replicas_);
+            replicate(target.pool, args);
+            return;
+        }
         target.server = worker_.server_for(target.pool, {});
     } else {
         target = place(args[key_indices_[0]]);

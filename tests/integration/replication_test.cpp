@@ -51,6 +51,10 @@ TEST_CASE("with two replicas every write lands on two servers, and counts are no
     CHECK(describe(client.command({"EVAL", "return redis.call('SET', KEYS[1], 'lua')", "1", "script:key"}).get()) ==
           "status:OK");
     CHECK(cluster.holders("script:key").size() == 2);
+    // A keyless script too: it runs on both replicas of the empty key.
+    CHECK(describe(client.command({"EVAL", "return redis.call('SET', 'keyless:key', 'lua')", "0"}).get()) ==
+          "status:OK");
+    CHECK(cluster.holders("keyless:key").size() == 2);
     CHECK(describe(client.command({"DEL", "m:1", "m:2", "m:3", "nothing"}).get()) == "integer:3");
     CHECK(cluster.holders("m:1").empty());
     CHECK(describe(client.command({"EXISTS", "m:4", "m:1"}).get()) == "integer:1");
