@@ -203,6 +203,39 @@ void MemcacheSession::route_keyed(const MemcacheRequest& request) {
 // A read that also sets a time to live (gat, gats, mg with T) is sent to one replica; the
 // key's other replicas in service get the new time to live as a request of their own, whose
 // answer nobody waits for (failures are counted as noreply failures).
+bool MemcacheSession::reads_fail_over_for_all_keys(const MemcacheRequest& request) const {
+    for (uint32_t k = 0; k < request.key_count; ++k) {
+        if (!worker_.reads_fail_over(listener_.router.pool_for(request.tokens[request.first_key + k]))) return false;
+    }
+    return true;
+}
+
+// A get of several keys in pools with replicas: a get per key, each failing over on its own
+// (MultiReplicaRead), the hits joined in key order under one END.
+void MemcacheSession::read_keys_with_failover(const MemcacheRequest& request) {
+    flush_input_run();
+    std::vector<std::unique_ptr<ReplicaRead>> reads;
+    reads.reserve(request.key_count);
+    for (uint32_t k = 0; k < request.key_count; ++k) {
+        const std::string_view key = request.tokens[request.first_key + k];
+        const uint32_t pool = listener_.router.pool_for(key);
+        worker_.replicas_for(pool, key, replicas_);
+        worker_.order_for_read(pool, id_, replicas_);
+        std::string line(request.tokens[0]);
+        line.append(" ").append(key).append("\r\n");
+        reads.push_back(std::make_unique<ReplicaRead>(worker_, pool, id_, replicas_, std::move(line), true));
+    }
+    ReplySlot* slot = push_slot();
+    auto owned = std::make_unique<MultiReplicaRead>(std::move(reads), true);
+    MultiReplicaRead& read = *owned;
+    slot->fan_out = std::move(owned);
+    read.start(slot);
+    if (read.ready()) {  // no replica could take any of it
+        read.merge(slot->reply);
+        on_slot_done(slot);
+    }
+}
+
 bool MemcacheSession::replicated(std::string_view key) const {
     return worker_.topology().pools()[listener_.router.pool_for(key)].config->replicas > 1;
 }
@@ -312,6 +345,11 @@ void MemcacheSession::route_retrieval(const MemcacheRequest& request) {
         while (group < groups_.size() && groups_[group] != placement) ++group;
         if (group == groups_.size()) groups_.push_back(placement);
         key_group_.push_back(group);
+    }
+    const bool plain_get = request.command == MemcacheCommand::get || request.command == MemcacheCommand::gets;
+    if (plain_get && request.key_count > 1 && reads_fail_over_for_all_keys(request)) {
+        read_keys_with_failover(request);
+        return;
     }
     if (groups_.size() == 1) {
         if (request.key_count == 1 && worker_.reads_fail_over(groups_[0].pool)) {

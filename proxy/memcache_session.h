@@ -46,6 +46,8 @@ private:
     void replicate(uint32_t pool, const MemcacheRequest& request);
     void read_with_failover(uint32_t pool, const MemcacheRequest& request);
     bool replicated(std::string_view key) const;
+    bool reads_fail_over_for_all_keys(const MemcacheRequest& request) const;
+    void read_keys_with_failover(const MemcacheRequest& request);
     // For a key of a pool with replicas.
     void touch_other_replicas(std::string_view key, const std::string& touch);
     void split_retrieval(const MemcacheRequest& request);

@@ -260,6 +260,39 @@ void RedisSession::read_with_failover(uint32_t pool, const RedisCommand& command
     }
 }
 
+bool RedisSession::reads_fail_over_for_all_keys(std::span<const std::string_view> args) const {
+    for (uint32_t index : key_indices_) {
+        if (!worker_.reads_fail_over(listener_.router.pool_for(args[index]))) return false;
+    }
+    return true;
+}
+
+// MGET in pools with replicas: a GET per key, each failing over on its own
+// (MultiReplicaRead), the answers joined into MGET's array.
+void RedisSession::read_keys_with_failover(std::span<const std::string_view> args) {
+    flush_input_run();
+    std::vector<std::unique_ptr<ReplicaRead>> reads;
+    reads.reserve(key_indices_.size());
+    for (uint32_t index : key_indices_) {
+        const std::string_view key = args[index];
+        const uint32_t pool = listener_.router.pool_for(key);
+        worker_.replicas_for(pool, key, replicas_);
+        worker_.order_for_read(pool, id_, replicas_);
+        std::string request = "*2\r\n$3\r\nGET\r\n$" + std::to_string(key.size()) + "\r\n";
+        request.append(key).append("\r\n");
+        reads.push_back(std::make_unique<ReplicaRead>(worker_, pool, id_, replicas_, std::move(request), false));
+    }
+    ReplySlot* slot = push_slot();
+    auto owned = std::make_unique<MultiReplicaRead>(std::move(reads), false);
+    MultiReplicaRead& read = *owned;
+    slot->fan_out = std::move(owned);
+    read.start(slot);
+    if (read.ready()) {  // no replica could take any of it
+        read.merge(slot->reply);
+        on_slot_done(slot);
+    }
+}
+
 uint32_t RedisSession::group_of(Placement placement) {
     uint32_t group = 0;
     while (group < groups_.size() && groups_[group] != placement) ++group;
@@ -269,6 +302,10 @@ uint32_t RedisSession::group_of(Placement placement) {
 
 void RedisSession::route_split(const RedisCommand& command, std::span<const std::string_view> args,
                                const RespRequest& request) {
+    if (command.merge == MergeRule::array_in_key_order && reads_fail_over_for_all_keys(args)) {
+        read_keys_with_failover(args);
+        return;
+    }
     // Group keys by backend; each group becomes one sub-request. A write goes to every replica
     // of each key; only the groups of the keys' first replicas count towards a summed reply.
     groups_.clear();

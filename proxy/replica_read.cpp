@@ -25,8 +25,9 @@ ReplicaRead::ReplicaRead(Worker& worker, uint32_t pool, uint64_t client_id, cons
 
 ReplicaRead::~ReplicaRead() { evbuffer_free(answer_); }
 
-void ReplicaRead::start(ReplySlot* slot) {
+void ReplicaRead::start(ReplySlot* slot, uint32_t child_base) {
     slot_ = slot;
+    child_base_ = child_base;
     send_from(0);
 }
 
@@ -49,7 +50,7 @@ void ReplicaRead::send_from(uint32_t next) {
         if (child > 0) worker_.count_failover(pool_, replicas_[child - 1]);
         evbuffer_add(out, request_.data(), request_.size());
         slot_->add_ref();
-        backend.await_reply_until(slot_, child, std::max(share_end, now + 1));
+        backend.await_reply_until(slot_, child_base_ + child, std::max(share_end, now + 1));
         return;
     }
     exhausted_ = true;
@@ -133,6 +134,69 @@ void ReplicaRead::merge(evbuffer* out) {
     if (!memcache_) evbuffer_add(out, "-", 1);
     evbuffer_add(out, last_error_.data(), last_error_.size());
     evbuffer_add(out, "\r\n", 2);
+}
+
+MultiReplicaRead::MultiReplicaRead(std::vector<std::unique_ptr<ReplicaRead>> keys, bool memcache)
+    : FanOut(static_cast<uint32_t>(keys.size())), keys_(std::move(keys)), memcache_(memcache) {}
+
+void MultiReplicaRead::start(ReplySlot* slot) {
+    for (uint32_t k = 0; k < keys_.size(); ++k) keys_[k]->start(slot, k * kAttemptsPerKey);
+}
+
+void MultiReplicaRead::set_reply_object(uint32_t child, redisReply* reply) {
+    keys_[child / kAttemptsPerKey]->set_reply_object(child % kAttemptsPerKey, reply);
+}
+
+void MultiReplicaRead::set_reply_bytes(uint32_t child, evbuffer* from, size_t length) {
+    keys_[child / kAttemptsPerKey]->set_reply_bytes(child % kAttemptsPerKey, from, length);
+}
+
+void MultiReplicaRead::set_error(uint32_t child, std::string error) {
+    keys_[child / kAttemptsPerKey]->set_error(child % kAttemptsPerKey, std::move(error));
+}
+
+bool MultiReplicaRead::ready() const {
+    for (const auto& key : keys_) {
+        if (!key->ready()) return false;
+    }
+    return true;
+}
+
+// Redis: "*N" and each key's reply (a key whose GET failed with an error reply, such as a key
+// of another type, is nil, as MGET has it). memcached: each key's hit without its END, then one
+// END. A key no replica could answer fails the whole read with its error.
+void MultiReplicaRead::merge(evbuffer* out) {
+    for (const auto& key : keys_) {
+        if (!key->answered()) {
+            key->merge(out);
+            return;
+        }
+    }
+    if (!memcache_) {
+        const std::string header = "*" + std::to_string(keys_.size()) + "\r\n";
+        evbuffer_add(out, header.data(), header.size());
+    }
+    for (const auto& key : keys_) {
+        evbuffer* answer = key->answer();
+        const size_t length = evbuffer_get_length(answer);
+        char first = 0;
+        evbuffer_copyout(answer, &first, 1);
+        if (!memcache_) {
+            if (first == '-') {
+                evbuffer_add(out, "$-1\r\n", 5);
+            } else {
+                evbuffer_add_buffer(out, answer);
+            }
+            continue;
+        }
+        if (length == 5 && first == 'E') continue;  // a miss: "END"
+        if (first != 'V') {                         // an error line ends the reply
+            evbuffer_add_buffer(out, answer);
+            return;
+        }
+        evbuffer_remove_buffer(answer, out, length - 5);  // without its "END\r\n"
+    }
+    if (memcache_) evbuffer_add(out, "END\r\n", 5);
 }
 
 }  // namespace shardproxy::proxy

@@ -8,6 +8,7 @@
 // time is up, the last failure.
 #include <event2/buffer.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,8 +28,11 @@ public:
                 std::string request, bool memcache);
     ~ReplicaRead() override;
 
-    // Sends the first attempt; the slot is the sink every attempt answers.
-    void start(ReplySlot* slot);
+    // Sends the first attempt; the slot is the sink every attempt answers. Attempt i is sent as
+    // child child_base + i (a multi-key read numbers its keys' attempts apart).
+    void start(ReplySlot* slot, uint32_t child_base = 0);
+    bool answered() const { return answered_; }
+    evbuffer* answer() { return answer_; }
     // miss_failover: a miss (Redis GET's nil, memcached get's bare END) also moves on to the
     // next replica, and a value found after misses is written back to the replicas that missed
     // (proxy/miss_write_back.h). `key` is the key read.
@@ -56,6 +60,7 @@ private:
     std::string request_;
     bool memcache_;
     ReplySlot* slot_ = nullptr;
+    uint32_t child_base_ = 0;
     uint64_t start_ms_ = 0;
     uint32_t timeout_ms_ = 0;
     bool answered_ = false;
@@ -65,6 +70,27 @@ private:
     bool exhausted_ = false;
     evbuffer* answer_;
     std::string last_error_;
+};
+
+// A read of several keys in a pool with replicas (MGET, a memcached get of several keys): one
+// ReplicaRead per key, each failing over on its own, their answers joined as the client's one
+// reply. Keys' attempts are numbered apart as children key * kAttemptsPerKey + attempt.
+class MultiReplicaRead final : public FanOut {
+public:
+    static constexpr uint32_t kAttemptsPerKey = 64;  // at least the largest replica count
+
+    MultiReplicaRead(std::vector<std::unique_ptr<ReplicaRead>> keys, bool memcache);
+    void start(ReplySlot* slot);
+
+    void set_reply_object(uint32_t child, redisReply* reply) override;
+    void set_reply_bytes(uint32_t child, evbuffer* from, size_t length) override;
+    void set_error(uint32_t child, std::string error) override;
+    bool ready() const override;
+    void merge(evbuffer* out) override;
+
+private:
+    std::vector<std::unique_ptr<ReplicaRead>> keys_;
+    bool memcache_;
 };
 
 }  // namespace shardproxy::proxy

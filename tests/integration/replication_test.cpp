@@ -271,6 +271,53 @@ TEST_CASE("write_policy quorum answers once a majority succeeded, without waitin
     cluster.server(2).process().resume();
 }
 
+TEST_CASE("multi-key reads fail over key by key when a server hangs") {
+    RedisCluster cluster({.servers = 3, .workers = 1, .hash = "md5", .timeout_ms = 400,
+                          .extra_pool = "replicas = 2\n\n[pool.main.health]\nfailure_limit = 1000\n"});
+    Client client(cluster.proxy_port());
+    std::vector<std::string> mget{"MGET"};
+    std::string expected = "array[";
+    for (int i = 0; i < 20; ++i) {
+        const std::string key = "multi:" + std::to_string(i);
+        if (i % 4 != 3) REQUIRE(describe(client.command({"SET", key, "v" + std::to_string(i)}).get()) == "status:OK");
+        mget.push_back(key);
+        expected += (i ? "," : "") + (i % 4 == 3 ? std::string("nil") : "string:v" + std::to_string(i));
+    }
+    REQUIRE(describe(client.command({"LPUSH", "multi:list", "x"}).get()) == "integer:1");
+    mget.push_back("multi:list");  // not a string: nil, as MGET has it
+    expected += ",nil]";
+    CHECK(describe(client.command(mget).get()) == expected);
+    cluster.server(1).process().pause();  // not marked down: every read of its keys times out there
+    const auto start = Clock::now();
+    CHECK(describe(client.command(mget).get()) == expected);
+    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count() < 700);
+    cluster.server(1).process().resume();
+}
+
+TEST_CASE("memcached multi-key gets fail over key by key when a server hangs") {
+    MemcacheCluster cluster({.servers = 3, .hash = "md5", .timeout_ms = 400,
+                             .extra_pool = "replicas = 2\n\n[pool.main.health]\nfailure_limit = 1000\n"});
+    MemcacheClient client(cluster.proxy_port());
+    std::string request = "get";
+    std::string expected;
+    for (int i = 0; i < 20; ++i) {
+        const std::string key = "mmulti:" + std::to_string(i);
+        request += " " + key;
+        if (i % 4 == 3) continue;
+        const std::string value = "v" + std::to_string(i);
+        REQUIRE(client.set(key, value).ok());
+        expected += "VALUE " + key + " 0 " + std::to_string(value.size()) + "\r\n" + value + "\r\n";
+    }
+    expected += "END\r\n";
+    RawConnection raw(cluster.proxy_port());
+    CHECK(raw.exchange(request + "\r\n", "END\r\n") == expected);
+    cluster.server(1).process().pause();
+    const auto start = Clock::now();
+    CHECK(raw.exchange(request + "\r\n", "END\r\n", 3000) == expected);
+    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count() < 700);
+    cluster.server(1).process().resume();
+}
+
 TEST_CASE("write_policy one answers with the first success and counts the replica that failed") {
     RedisCluster cluster({.servers = 2, .workers = 1, .timeout_ms = 300, .extra_pool = pool_settings("one")});
     Client client(cluster.proxy_port());
