@@ -224,6 +224,7 @@ void MemcacheSession::read_keys_with_failover(const MemcacheRequest& request) {
         std::string line(request.tokens[0]);
         line.append(" ").append(key).append("\r\n");
         reads.push_back(std::make_unique<ReplicaRead>(worker_, pool, id_, replicas_, std::move(line), true));
+        if (worker_.topology().pools()[pool].config->miss_failover) reads.back()->fail_over_misses(key);
     }
     ReplySlot* slot = push_slot();
     auto owned = std::make_unique<MultiReplicaRead>(std::move(reads), true);

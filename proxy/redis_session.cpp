@@ -269,7 +269,7 @@ bool RedisSession::reads_fail_over_for_all_keys(std::span<const std::string_view
 
 // MGET in pools with replicas: a GET per key, each failing over on its own
 // (MultiReplicaRead), the answers joined into MGET's array.
-void RedisSession::read_keys_with_failover(std::span<const std::string_view> args) {
+void RedisSession::read_keys_with_failover(const RedisCommand& command, std::span<const std::string_view> args) {
     flush_input_run();
     std::vector<std::unique_ptr<ReplicaRead>> reads;
     reads.reserve(key_indices_.size());
@@ -278,12 +278,19 @@ void RedisSession::read_keys_with_failover(std::span<const std::string_view> arg
         const uint32_t pool = listener_.router.pool_for(key);
         worker_.replicas_for(pool, key, replicas_);
         worker_.order_for_read(pool, id_, replicas_);
-        std::string request = "*2\r\n$3\r\nGET\r\n$" + std::to_string(key.size()) + "\r\n";
+        // MGET becomes a GET per key; EXISTS and TOUCH keep their name.
+        const std::string_view name = command.merge == MergeRule::array_in_key_order ? "GET" : args[0];
+        std::string request = "*2\r\n$" + std::to_string(name.size()) + "\r\n";
+        request.append(name).append("\r\n$").append(std::to_string(key.size())).append("\r\n");
         request.append(key).append("\r\n");
         reads.push_back(std::make_unique<ReplicaRead>(worker_, pool, id_, replicas_, std::move(request), false));
+        if (command.merge == MergeRule::array_in_key_order && worker_.topology().pools()[pool].config->miss_failover) {
+            reads.back()->fail_over_misses(key);
+        }
     }
     ReplySlot* slot = push_slot();
-    auto owned = std::make_unique<MultiReplicaRead>(std::move(reads), false);
+    auto owned = std::make_unique<MultiReplicaRead>(std::move(reads), false,
+                                                    command.merge == MergeRule::integer_sum);
     MultiReplicaRead& read = *owned;
     slot->fan_out = std::move(owned);
     read.start(slot);
@@ -302,8 +309,11 @@ uint32_t RedisSession::group_of(Placement placement) {
 
 void RedisSession::route_split(const RedisCommand& command, std::span<const std::string_view> args,
                                const RespRequest& request) {
-    if (command.merge == MergeRule::array_in_key_order && reads_fail_over_for_all_keys(args)) {
-        read_keys_with_failover(args);
+    // Reads (MGET, and EXISTS and TOUCH, which only read) fail over key by key with replicas.
+    const bool read = (command.flags & command_flag::write) == 0;
+    if (read && (command.merge == MergeRule::array_in_key_order || command.merge == MergeRule::integer_sum) &&
+        reads_fail_over_for_all_keys(args)) {
+        read_keys_with_failover(command, args);
         return;
     }
     // Group keys by backend; each group becomes one sub-request. A write goes to every replica

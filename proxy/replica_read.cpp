@@ -136,8 +136,8 @@ void ReplicaRead::merge(evbuffer* out) {
     evbuffer_add(out, "\r\n", 2);
 }
 
-MultiReplicaRead::MultiReplicaRead(std::vector<std::unique_ptr<ReplicaRead>> keys, bool memcache)
-    : FanOut(static_cast<uint32_t>(keys.size())), keys_(std::move(keys)), memcache_(memcache) {}
+MultiReplicaRead::MultiReplicaRead(std::vector<std::unique_ptr<ReplicaRead>> keys, bool memcache, bool sum)
+    : FanOut(static_cast<uint32_t>(keys.size())), keys_(std::move(keys)), memcache_(memcache), sum_(sum) {}
 
 void MultiReplicaRead::start(ReplySlot* slot) {
     for (uint32_t k = 0; k < keys_.size(); ++k) keys_[k]->start(slot, k * kAttemptsPerKey);
@@ -171,6 +171,23 @@ void MultiReplicaRead::merge(evbuffer* out) {
             key->merge(out);
             return;
         }
+    }
+    if (sum_) {
+        // ":<n>" from each key; an error reply is the answer.
+        int64_t total = 0;
+        for (const auto& key : keys_) {
+            evbuffer* answer = key->answer();
+            std::string reply(evbuffer_get_length(answer), '\0');
+            evbuffer_copyout(answer, reply.data(), reply.size());
+            if (!reply.starts_with(":")) {
+                evbuffer_add_buffer(out, answer);
+                return;
+            }
+            total += std::stoll(reply.substr(1));
+        }
+        const std::string line = ":" + std::to_string(total) + "\r\n";
+        evbuffer_add(out, line.data(), line.size());
+        return;
     }
     if (!memcache_) {
         const std::string header = "*" + std::to_string(keys_.size()) + "\r\n";

@@ -79,7 +79,8 @@ class MultiReplicaRead final : public FanOut {
 public:
     static constexpr uint32_t kAttemptsPerKey = 64;  // at least the largest replica count
 
-    MultiReplicaRead(std::vector<std::unique_ptr<ReplicaRead>> keys, bool memcache);
+    // `sum`: the keys' integer replies are added up (EXISTS, TOUCH) rather than listed (MGET).
+    MultiReplicaRead(std::vector<std::unique_ptr<ReplicaRead>> keys, bool memcache, bool sum = false);
     void start(ReplySlot* slot);
 
     void set_reply_object(uint32_t child, redisReply* reply) override;
@@ -91,6 +92,7 @@ public:
 private:
     std::vector<std::unique_ptr<ReplicaRead>> keys_;
     bool memcache_;
+    bool sum_;
 };
 
 }  // namespace shardproxy::proxy
