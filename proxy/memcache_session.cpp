@@ -197,13 +197,14 @@ void MemcacheSession::route_keyed(const MemcacheRequest& request) {
         read_with_failover(pool, request);
         return;
     }
-    send(place(request.hash_key), request);
+    send(Placement{pool, worker_.read_server_for(pool, request.hash_key, id_, replicas_)}, request);
 }
 
 // A read that also sets a time to live (gat, gats, mg with T) is sent to one replica; the
 // key's other replicas in service get the new time to live as a request of their own, whose
 // answer nobody waits for (failures are counted as noreply failures).
 bool MemcacheSession::reads_fail_over_for_all_keys(const MemcacheRequest& request) const {
+    if (!worker_.any_reads_fail_over()) return false;
     for (uint32_t k = 0; k < request.key_count; ++k) {
         if (!worker_.reads_fail_over(listener_.router.pool_for(request.tokens[request.first_key + k]))) return false;
     }
@@ -231,10 +232,7 @@ void MemcacheSession::read_keys_with_failover(const MemcacheRequest& request) {
     MultiReplicaRead& read = *owned;
     slot->fan_out = std::move(owned);
     read.start(slot);
-    if (read.ready()) {  // no replica could take any of it
-        read.merge(slot->reply);
-        on_slot_done(slot);
-    }
+    slot->finish_fan_out_if_ready();  // every child may have failed at once
 }
 
 bool MemcacheSession::replicated(std::string_view key) const {
@@ -279,10 +277,7 @@ void MemcacheSession::read_with_failover(uint32_t pool, const MemcacheRequest& r
         read.fail_over_misses(request.hash_key);
     }
     read.start(slot);
-    if (read.ready()) {  // no replica could take it
-        read.merge(slot->reply);
-        on_slot_done(slot);
-    }
+    slot->finish_fan_out_if_ready();  // every child may have failed at once
 }
 
 // The same request to every replica of its key; the write policy decides when the client
@@ -324,10 +319,7 @@ void MemcacheSession::replicate(uint32_t pool, const MemcacheRequest& request) {
             backend.await_reply(slot, child, false);
         }
     }
-    if (write != nullptr && write->ready()) {  // the replicas' servers were down
-        write->merge(slot->reply);
-        on_slot_done(slot);
-    }
+    if (slot != nullptr) slot->finish_fan_out_if_ready();  // every child failed at once
 }
 
 void MemcacheSession::route_retrieval(const MemcacheRequest& request) {
@@ -436,11 +428,7 @@ void MemcacheSession::split_retrieval(const MemcacheRequest& request) {
         slot->add_ref();
         backend.await_reply(slot, child, false);
     }
-    if (fan_out.complete()) {  // every backend was down
-        fan_out.merge(slot->reply);
-        slot->fan_out.reset();
-        on_slot_done(slot);
-    }
+    slot->finish_fan_out_if_ready();  // every child may have failed at once
 }
 
 void MemcacheSession::route_flush_all(const MemcacheRequest& request) {
@@ -476,11 +464,7 @@ void MemcacheSession::route_flush_all(const MemcacheRequest& request) {
             backend.await_reply(slot, server, false);
         }
     }
-    if (fan_out != nullptr && fan_out->complete()) {
-        fan_out->merge(slot->reply);
-        slot->fan_out.reset();
-        on_slot_done(slot);
-    }
+    if (slot != nullptr) slot->finish_fan_out_if_ready();  // every child failed at once
 }
 
 void MemcacheSession::append_line_without_quiet(evbuffer* out, const MemcacheRequest& request) const {

@@ -134,34 +134,24 @@ RedisSession::Placement RedisSession::place(std::string_view key) {
 
 void RedisSession::route_keyed(const RedisCommand& command, std::span<const std::string_view> args,
                                const RespRequest& request) {
+    uint32_t pool = listener_.default_pool;
     if (!key_indices_.empty()) {
-        const uint32_t pool = listener_.router.pool_for(args[key_indices_[0]]);
-        if (is_replicated_write(command, *worker_.topology().pools()[pool].config)) {
-            // Every key must have the same replica set, or no server could run the command
-            // for all of them.
-            worker_.replicas_for(pool, args[key_indices_[0]], replicas_);
-            for (size_t i = 1; i < key_indices_.size(); ++i) {
-                worker_.replicas_for(pool, args[key_indices_[i]], other_replicas_);
-                if (listener_.router.pool_for(args[key_indices_[i]]) != pool || other_replicas_ != replicas_) {
-                    reply_error(kCrossSlot);
-                    return;
-                }
+        pool = listener_.router.pool_for(args[key_indices_[0]]);
+        const bool write = is_replicated_write(command, *worker_.topology().pools()[pool].config);
+        if (write || worker_.reads_fail_over(pool)) {
+            // Every key must have the same replica set, or no set of servers could run the
+            // command for all of them.
+            if (!keys_share_replica_set(pool, args)) {
+                reply_error(kCrossSlot);
+                return;
             }
-            worker_.write_replicas_for(pool, args[key_indices_[0]], id_, replicas_);
-            replicate(pool, args);
-            return;
-        }
-        if (worker_.reads_fail_over(pool)) {
-            worker_.replicas_for(pool, args[key_indices_[0]], replicas_);
-            for (size_t i = 1; i < key_indices_.size(); ++i) {
-                worker_.replicas_for(pool, args[key_indices_[i]], other_replicas_);
-                if (listener_.router.pool_for(args[key_indices_[i]]) != pool || other_replicas_ != replicas_) {
-                    reply_error(kCrossSlot);
-                    return;
-                }
+            if (write) {
+                worker_.write_replicas_for(pool, args[key_indices_[0]], id_, replicas_);
+                replicate(pool, args);
+            } else {
+                worker_.order_for_read(pool, id_, replicas_);
+                read_with_failover(pool, command, args);
             }
-            worker_.order_for_read(pool, id_, replicas_);
-            read_with_failover(pool, command, args);
             return;
         }
     }
@@ -177,7 +167,8 @@ void RedisSession::route_keyed(const RedisCommand& command, std::span<const std:
         }
         target.server = worker_.server_for(target.pool, {});
     } else {
-        target = place(args[key_indices_[0]]);
+        // The first key's pool is known already: route it only once.
+        target = Placement{pool, worker_.server_for(pool, args[key_indices_[0]])};
         for (size_t i = 1; i < key_indices_.size(); ++i) {
             if (place(args[key_indices_[i]]) != target) {
                 reply_error(kCrossSlot);
@@ -230,10 +221,7 @@ void RedisSession::replicate(uint32_t pool, std::span<const std::string_view> ar
         slot->add_ref();
         backend.await_reply(slot, child, false);
     }
-    if (write.ready()) {  // the replicas' servers were down
-        write.merge(slot->reply);
-        on_slot_done(slot);
-    }
+    slot->finish_fan_out_if_ready();  // every child may have failed at once
 }
 
 // A read that moves on to the key's next replica when one fails or times out
@@ -254,13 +242,22 @@ void RedisSession::read_with_failover(uint32_t pool, const RedisCommand& command
         read.fail_over_misses(args[key_indices_[0]]);
     }
     read.start(slot);
-    if (read.ready()) {  // no replica could take it
-        read.merge(slot->reply);
-        on_slot_done(slot);
+    slot->finish_fan_out_if_ready();  // every child may have failed at once
+}
+
+// Leaves the first key's replica set in replicas_.
+bool RedisSession::keys_share_replica_set(uint32_t pool, std::span<const std::string_view> args) {
+    worker_.replicas_for(pool, args[key_indices_[0]], replicas_);
+    for (size_t i = 1; i < key_indices_.size(); ++i) {
+        if (listener_.router.pool_for(args[key_indices_[i]]) != pool) return false;
+        worker_.replicas_for(pool, args[key_indices_[i]], other_replicas_);
+        if (other_replicas_ != replicas_) return false;
     }
+    return true;
 }
 
 bool RedisSession::reads_fail_over_for_all_keys(std::span<const std::string_view> args) const {
+    if (!worker_.any_reads_fail_over()) return false;
     for (uint32_t index : key_indices_) {
         if (!worker_.reads_fail_over(listener_.router.pool_for(args[index]))) return false;
     }
@@ -294,10 +291,7 @@ void RedisSession::read_keys_with_failover(const RedisCommand& command, std::spa
     MultiReplicaRead& read = *owned;
     slot->fan_out = std::move(owned);
     read.start(slot);
-    if (read.ready()) {  // no replica could take any of it
-        read.merge(slot->reply);
-        on_slot_done(slot);
-    }
+    slot->finish_fan_out_if_ready();  // every child may have failed at once
 }
 
 uint32_t RedisSession::group_of(Placement placement) {
@@ -396,12 +390,7 @@ void RedisSession::fan_out(const RedisCommand& command, std::span<const std::str
         slot->add_ref();
         backend.await_reply(slot, child, true);
     }
-    if (fan_out.complete()) {  // every backend was down
-        fan_out.merge(slot->reply);
-        slot->fan_out.reset();
-        slot->done = true;
-        write_completed();
-    }
+    slot->finish_fan_out_if_ready();  // every child may have failed at once
 }
 
 void RedisSession::answer_local(const RedisCommand& command, std::span<const std::string_view> args) {

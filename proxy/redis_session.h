@@ -50,6 +50,7 @@ private:
     void replicate(uint32_t pool, std::span<const std::string_view> args);
     void read_with_failover(uint32_t pool, const RedisCommand& command, std::span<const std::string_view> args);
     bool reads_fail_over_for_all_keys(std::span<const std::string_view> args) const;
+    bool keys_share_replica_set(uint32_t pool, std::span<const std::string_view> args);
     void read_keys_with_failover(const RedisCommand& command, std::span<const std::string_view> args);
     uint32_t group_of(Placement placement);
     void fan_out(const RedisCommand& command, std::span<const std::string_view> args,

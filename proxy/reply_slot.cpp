@@ -18,7 +18,7 @@ backends::DirectReply ReplySlot::claim_direct(uint32_t) {
 void ReplySlot::on_reply_bytes(uint32_t child, evbuffer* from, size_t length) {
     if (fan_out) {
         fan_out->set_reply_bytes(child, from, length);
-        finish_fan_out_child();
+        finish_fan_out_if_ready();
         return;
     }
     if (session == nullptr) {
@@ -34,13 +34,13 @@ void ReplySlot::on_reply_object(uint32_t child, redisReply* object) {
         return;
     }
     fan_out->set_reply_object(child, object);
-    finish_fan_out_child();
+    finish_fan_out_if_ready();
 }
 
 void ReplySlot::on_failure(uint32_t child, std::string_view error) {
     if (fan_out) {
         fan_out->set_error(child, std::string(error));
-        finish_fan_out_child();
+        finish_fan_out_if_ready();
         return;
     }
     if (session != nullptr) session->on_reply_error(this, error);
@@ -48,7 +48,7 @@ void ReplySlot::on_failure(uint32_t child, std::string_view error) {
 
 // The fan-out stays with the slot until the slot is recycled: children that answer after the
 // client was answered (replica writes) still need it to take their replies.
-void ReplySlot::finish_fan_out_child() {
+void ReplySlot::finish_fan_out_if_ready() {
     if (done || !fan_out->ready() || session == nullptr) return;
     fan_out->merge(reply);
     session->on_slot_done(this);

@@ -26,6 +26,10 @@ public:
     void on_failure(uint32_t child, std::string_view error) override;
     void release() override;
     void add_ref() { ++refs_; }
+    // Merges the fan-out and hands the slot to its session once the fan-out is ready (all its
+    // children answered, or enough of them). Called as children answer, and by the session
+    // right after sending, for when every child failed at once.
+    void finish_fan_out_if_ready();
 
     ReplySlot* next = nullptr;         // the session's reply order
     ClientSession* session = nullptr;  // null once the client has gone
@@ -38,7 +42,6 @@ public:
     bool done = false;
 
 private:
-    void finish_fan_out_child();
 
     SlotPool& pool_;
     uint32_t refs_ = 0;

@@ -56,6 +56,7 @@ Worker::Worker(uint32_t index, uint32_t worker_count,
     live_placements_.resize(pools.size());
     for (size_t pool = 0; pool < pools.size(); ++pool) {
         const conf::PoolConfig& config = *pools[pool].config;
+        any_reads_fail_over_ = any_reads_fail_over_ || reads_fail_over(static_cast<uint32_t>(pool));
         const auto server_count = static_cast<uint32_t>(endpoints[pool].size());
         pool_health_[pool].max_down = server_count * config.health.max_down_percent / 100;
         const backends::HealthSettings settings{config.health.failure_limit, config.health.probe_interval_ms,

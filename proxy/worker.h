@@ -109,6 +109,9 @@ public:
         const conf::PoolConfig& config = *topology_->pools()[pool].config;
         return config.replicas > 1 && config.on_down == conf::OnDown::failover;
     }
+    // Whether any pool does: when none does, as with replicas = 1, multi-key requests need not
+    // look at each key's pool for it.
+    bool any_reads_fail_over() const { return any_reads_fail_over_; }
 
     // A client's requests to one server always use the same connection, so they stay ordered.
     backends::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t client_id) {
@@ -151,6 +154,7 @@ private:
     std::vector<backends::PoolHealth> pool_health_;
     std::vector<std::vector<std::unique_ptr<backends::ServerHealth>>> health_;
     std::vector<std::optional<routing::LivePlacement>> live_placements_;
+    bool any_reads_fail_over_ = false;
     std::vector<std::vector<std::vector<std::unique_ptr<backends::BackendConnection>>>> backends_;
     std::unordered_set<ClientSession*> sessions_;
     std::thread thread_;
