@@ -40,6 +40,24 @@ struct HealthConfig {
     bool operator==(const HealthConfig&) const = default;
 };
 
+// How entries of the near cache are invalidated (see invalidation in conf/README.md).
+enum class Invalidation { ttl, tracking };
+
+// Hot-key handling ([pool.NAME.hotkey]): present when the table is, each mechanism on or off.
+struct HotKeyConfig {
+    bool enabled = false;
+    uint32_t min_rate = 100;         // reads per second through this proxy that make a key hot
+    uint32_t window_ms = 1000;       // the detector's decay period
+    uint32_t tracked_keys = 256;     // candidates each worker's detector follows
+    bool near_cache = false;
+    uint32_t ttl_ms = 200;
+    uint64_t max_bytes = 16u << 20;  // the near cache of the pool, all workers together
+    Invalidation invalidation = Invalidation::ttl;
+    bool coalesce = true;
+    bool spread_replicas = true;
+    bool operator==(const HotKeyConfig&) const = default;
+};
+
 // What a pool does with requests for a server that is marked down (see on_down in conf/README.md).
 enum class OnDown { failover, rehash, fail };
 // When a write to several replicas is answered (see write_policy in conf/README.md).
@@ -62,6 +80,7 @@ struct PoolConfig {
     bool miss_failover = false;
     uint32_t item_size_max = 1024 * 1024;  // memcache: the largest value a client may store
     HealthConfig health;
+    HotKeyConfig hotkey;
     OnDown on_down = OnDown::failover;
     bool operator==(const PoolConfig&) const = default;
 };

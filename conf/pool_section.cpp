@@ -174,6 +174,15 @@ const KeySpec<PoolConfig> pool_table[] = {
                               std::to_string(pool.health.probe_interval_ms) + ")");
              }
          }},
+    {.name = "hotkey",
+     .type = ValueType::table,
+     .default_value = "(absent: no hot-key handling)",
+     .help = "Hot-key detection and its remedies: the [pool.NAME.hotkey] table.",
+     .apply =
+         [](const Setting& hotkey, PoolConfig& pool) {
+             pool.hotkey.enabled = true;
+             read_keys(*hotkey.node.as_table(), hotkey.path, hotkey_keys(), pool.hotkey, hotkey.context);
+         }},
     {.name = "replicas",
      .type = ValueType::integer,
      .default_value = "1",
@@ -242,6 +251,14 @@ void read_pool(const Setting& entry, std::string_view name, Config& config) {
     if (const toml::node* size = table.get("item_size_max"); size != nullptr && pool.protocol != Protocol::memcache) {
         report_at(entry.context.diagnostics, size->source(),
                   key_path(entry.path, "item_size_max") + " applies to memcache pools only");
+    }
+    const toml::table* hotkey = table.get_as<toml::table>("hotkey");
+    if (const toml::node* invalidation = hotkey != nullptr ? hotkey->get("invalidation") : nullptr;
+        invalidation != nullptr && pool.hotkey.invalidation == Invalidation::tracking &&
+        pool.protocol != Protocol::redis) {
+        report_at(entry.context.diagnostics, invalidation->source(),
+                  key_path(key_path(entry.path, "hotkey"), "invalidation") +
+                      " = \"tracking\" needs a redis pool: memcached has no invalidation messages");
     }
     config.pools.push_back(std::move(pool));
 }

@@ -21,6 +21,7 @@ std::vector<SectionReference> config_reference() {
         section("Top level", document_keys()),    section("[proxy]", proxy_keys()),
         section("[[listener]]", listener_keys()), section("Listener routes", route_keys()),
         section("[pool.NAME]", pool_keys()),      section("[pool.NAME.health]", health_keys()),
+        section("[pool.NAME.hotkey]", hotkey_keys()),
     };
 }
 

@@ -12,6 +12,7 @@ std::span<const KeySpec<ListenerConfig>> listener_keys();
 std::span<const KeySpec<RouteConfig>> route_keys();
 std::span<const KeySpec<PoolConfig>> pool_keys();
 std::span<const KeySpec<HealthConfig>> health_keys();
+std::span<const KeySpec<HotKeyConfig>> hotkey_keys();
 
 // Reads a parsed file into config, reporting every problem, and fills in the computed defaults.
 void read_document(const toml::table& document, Config& config, Diagnostics& diagnostics);

@@ -321,6 +321,29 @@ TEST_CASE("replicas cannot exceed the pool's servers; write_policy names one of 
           "test.toml:7:16: pool.main.write_policy: unknown write policy 'majority'; expected one of: all, quorum, one\n");
 }
 
+TEST_CASE("[pool.NAME.hotkey] checks its ranges and names, and tracking only for redis pools") {
+    const std::string hotkey = std::string(minimal_config) + "[pool.main.hotkey]\n";
+    CHECK(problems(hotkey + "min_rate = 0\n") ==
+          "test.toml:8:12: pool.main.hotkey.min_rate must be from 1 to 100000000 (got 0)\n");
+    CHECK(problems(hotkey + "ttl_ms = 0\n") == "test.toml:8:10: pool.main.hotkey.ttl_ms must be from 1 to 3600000 (got 0)\n");
+    CHECK(problems(hotkey + "near_cache = 1\n") == "test.toml:8:14: pool.main.hotkey.near_cache must be a boolean\n");
+    CHECK(problems(hotkey + "invalidation = \"track\"\n") ==
+          "test.toml:8:16: pool.main.hotkey.invalidation: unknown invalidation 'track'; did you mean 'tracking'?\n");
+    CHECK(problems(hotkey + "neer_cache = true\n") ==
+          "test.toml:8:1: unknown key 'pool.main.hotkey.neer_cache'; did you mean 'near_cache'?\n");
+    CHECK(problems(R"([[listener]]
+listen = "127.0.0.1:11311"
+protocol = "memcache"
+pool = "main"
+[pool.main]
+protocol = "memcache"
+servers = ["127.0.0.1:11211"]
+[pool.main.hotkey]
+invalidation = "tracking"
+)") == "test.toml:9:16: pool.main.hotkey.invalidation = \"tracking\" needs a redis pool: memcached has no "
+       "invalidation messages\n");
+}
+
 TEST_CASE("the admin key is refused because the admin endpoint is not built yet") {
     CHECK(
         problems("[proxy]\nadmin = \"127.0.0.1:9901\"\n" + std::string(minimal_config)) ==

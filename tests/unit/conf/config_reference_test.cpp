@@ -132,6 +132,9 @@ std::string_view config_with_key(std::string_view title) {
     if (title == "[pool.NAME.health]")
         return "[[listener]]\nlisten = \"127.0.0.1:6380\"\npool = \"main\"\n"
                "[pool.main]\nservers = [\"127.0.0.1:7001\"]\n[pool.main.health]\n@\n";
+    if (title == "[pool.NAME.hotkey]")
+        return "[[listener]]\nlisten = \"127.0.0.1:6380\"\npool = \"main\"\n"
+               "[pool.main]\nservers = [\"127.0.0.1:7001\"]\n[pool.main.hotkey]\n@\n";
     if (title == "[pool.NAME]")
         return "[[listener]]\nlisten = \"127.0.0.1:6380\"\npool = \"main\"\n"
                "[pool.main]\nservers = [\"127.0.0.1:7001\"]\n@\n";
