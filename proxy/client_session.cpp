@@ -1,6 +1,7 @@
 #include "proxy/client_session.h"
 
 #include "backends/socket_reader.h"
+#include "proxy/hot_keys.h"
 #include "proxy/reply_slot.h"
 #include "proxy/worker.h"
 
@@ -71,8 +72,34 @@ ReplySlot* ClientSession::push_slot() {
     }
     tail_ = slot;
     ++in_flight_;
+    if (!write_guards_.empty()) slot->write_guards.swap(write_guards_);
     return slot;
 }
+
+void ClientSession::guard_write(HotKeys& hot, std::string_view key) {
+    const uint64_t hash = routing::key_hash(key);
+    hot.versions().begin_write(hash);
+    write_guards_.push_back(WriteGuard{&hot.versions(), hash, false});
+}
+
+void ClientSession::guard_flush(HotKeys& hot) {
+    hot.versions().begin_flush();
+    write_guards_.push_back(WriteGuard{&hot.versions(), 0, true});
+}
+
+void ClientSession::end_unclaimed_guards() {
+    for (const WriteGuard& guard : write_guards_) guard.end();
+    write_guards_.clear();
+}
+
+void ClientSession::answer_from_cache(const std::string& reply) {
+    ReplySlot* slot = push_slot();
+    evbuffer_add(slot->reply, reply.data(), reply.size());
+    slot->done = true;
+    write_completed();
+}
+
+void ClientSession::join(PendingRead& read) { read.join(push_slot()); }
 
 void ClientSession::reply_error(std::string_view error) {
     ReplySlot* slot = push_slot();

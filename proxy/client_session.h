@@ -22,10 +22,13 @@
 #include <event2/event.h>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "backends/reply_sink.h"
 #include "backends/write_batcher.h"
+#include "proxy/reply_slot.h"
 
 namespace shardproxy::routing {
 struct ListenerTopology;
@@ -33,7 +36,8 @@ struct ListenerTopology;
 
 namespace shardproxy::proxy {
 
-class ReplySlot;
+class HotKeys;
+class PendingRead;
 class Worker;
 
 class ClientSession : public backends::ReplyStream, public backends::WriteBatcher::Writer {
@@ -79,6 +83,16 @@ protected:
     void update_flow_control();
     void close_when_flushed();
 
+    // Hot-key handling (proxy/hot_keys.h). A write of a key, or of every key of a pool, is in
+    // flight from now until the reply of the request being dispatched is in: reads of the key
+    // are meanwhile neither answered from the near cache nor joined to reads in flight.
+    void guard_write(HotKeys& hot, std::string_view key);
+    void guard_flush(HotKeys& hot);
+    // Guards of a request that took no slot (noreply) end at once.
+    void end_unclaimed_guards();
+    void answer_from_cache(const std::string& reply);
+    void join(PendingRead& read);
+
     bool accepting_requests() const { return !closing_ && !reading_paused_; }
     bool closing() const { return closing_; }
     void stop_after_this_request() { closing_ = true; }  // QUIT
@@ -105,6 +119,7 @@ private:
     bool processing_ = false;  // inside process_input: do not re-enter it
     bool closing_ = false;     // QUIT, protocol error or shutdown: no more requests
     InputRun input_run_;       // parsed requests whose bytes have not left input_ yet
+    std::vector<WriteGuard> write_guards_;  // of the request being dispatched, until its slot
 };
 
 }  // namespace shardproxy::proxy

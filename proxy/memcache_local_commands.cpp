@@ -6,6 +6,7 @@
 #include <ctime>
 #include <string>
 
+#include "proxy/hot_key_stats.h"
 #include "proxy/server_stats.h"
 #include "proxy/worker.h"
 
@@ -28,12 +29,21 @@ void append_memcache_version(evbuffer* out) {
 
 void append_memcache_stats(const Worker& worker, std::span<const std::string_view> tokens,
                            evbuffer* out) {
+    const ProxyStats& stats = worker.proxy_stats();
+    if (tokens.size() == 2 && tokens[1] == "hotkeys") {
+        std::string text;
+        for (const HotKeyStatsLine& line : hot_key_stats(stats, worker.topology().config(), kHotKeysShown)) {
+            text.append("STAT ").append(line.name).append(" ").append(line.text).append("\r\n");
+        }
+        text.append("END\r\n");
+        evbuffer_add(out, text.data(), text.size());
+        return;
+    }
     if (tokens.size() > 1) {
         // The proxy has no slabs, items or settings of its own to show.
         evbuffer_add_printf(out, "ERROR\r\n");
         return;
     }
-    const ProxyStats& stats = worker.proxy_stats();
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::steady_clock::now() - stats.started).count();
     std::string text;

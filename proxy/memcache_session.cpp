@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "backends/backend_connection.h"
+#include "proxy/hot_keys.h"
 #include "proxy/memcache_fan_out.h"
 #include "proxy/memcache_local_commands.h"
 #include "proxy/replica_read.h"
@@ -66,6 +67,25 @@ bool is_write(MemcacheCommand command) {
     }
 }
 
+// An mg whose reply depends on the item alone, so one client's reply may answer another's:
+// no opaque or quiet flag, nothing that changes the item or reads its access history.
+bool cacheable_meta_get(const MemcacheRequest& request) {
+    if (request.quiet_token != 0) return false;
+    for (size_t t = 2; t < request.tokens.size(); ++t) {
+        const std::string_view flag = request.tokens[t];
+        if (flag.size() != 1 || std::string_view("bcfkstv").find(flag[0]) == std::string_view::npos) return false;
+    }
+    return true;
+}
+
+// An mg that sets a time to live or creates the item (T, N) changes it like a write.
+bool meta_get_writes(const MemcacheRequest& request) {
+    for (size_t t = 2; t < request.tokens.size(); ++t) {
+        if (request.tokens[t].starts_with('T') || request.tokens[t].starts_with('N')) return true;
+    }
+    return false;
+}
+
 // The parser must hold a whole data block before the request can be forwarded, so it refuses
 // blocks larger than the largest item any pool of this listener accepts.
 uint64_t largest_item(const routing::Topology& topology, const routing::ListenerTopology& listener) {
@@ -123,7 +143,10 @@ void MemcacheSession::process_input() {
         forward_to_ = nullptr;
         line_rewritten_ = false;
         worker_.stats().bump_commands();
+        wire_ = unparsed.substr(0, request.wire_bytes);
+        if (worker_.any_hot_keys()) guard_writes(request);
         execute(request);
+        end_unclaimed_guards();
         if (line_rewritten_) {
             extend_input_run(nullptr, request.line_bytes);
             if (request.data_bytes > 0) extend_input_run(forward_to_, request.data_bytes);
@@ -165,6 +188,73 @@ void MemcacheSession::execute(const MemcacheRequest& request) {
     }
 }
 
+// Writes of keys in pools with hot-key handling (gat and gats count: they change the time to
+// live); flush_all changes every key of the listener's pool.
+void MemcacheSession::guard_writes(const MemcacheRequest& request) {
+    switch (request.command) {
+    case MemcacheCommand::flush_all:
+        if (HotKeys* hot = worker_.hot_keys(listener_.default_pool)) guard_flush(*hot);
+        return;
+    case MemcacheCommand::gat:
+    case MemcacheCommand::gats:
+        for (uint32_t k = 0; k < request.key_count; ++k) {
+            const std::string_view key = request.tokens[request.first_key + k];
+            if (HotKeys* hot = worker_.hot_keys(listener_.router.pool_for(key))) guard_write(*hot, key);
+        }
+        return;
+    case MemcacheCommand::meta_get:
+        if (!meta_get_writes(request)) return;
+        break;
+    default:
+        if (!is_write(request.command)) return;
+        break;
+    }
+    if (HotKeys* hot = worker_.hot_keys(listener_.router.pool_for(request.hash_key))) guard_write(*hot, request.hash_key);
+}
+
+// A single-key get or gets, or an mg, of a key in a pool with hot-key handling
+// (proxy/hot_keys.h); false when it takes the normal path.
+bool MemcacheSession::read_hot(HotKeys& hot, uint32_t pool, const MemcacheRequest& request) {
+    // Replies differ by command and meta flags; a line end cannot occur in either, so it
+    // separates them from the key.
+    signature_.assign(request.tokens[0]);
+    for (size_t t = 2; t < request.tokens.size(); ++t) signature_.append(" ").append(request.tokens[t]);
+    signature_ += '\n';
+    const std::string_view key = request.hash_key;
+    const HotKeys::Read read = hot.look_up(signature_, key);
+    switch (read.kind) {
+    case HotKeys::Read::Kind::normal:
+        return false;
+    case HotKeys::Read::Kind::cached:
+        answer_from_cache(*read.reply);
+        return true;
+    case HotKeys::Read::Kind::in_flight:
+        join(*read.pending);
+        return true;
+    case HotKeys::Read::Kind::spread:
+        worker_.replicas_for(pool, key, replicas_);
+        worker_.order_for_hot_read(pool, id_, hot.next_turn(), replicas_);
+        hot.count_spread();
+        read_replicas_in_order(pool, request);
+        return true;
+    case HotKeys::Read::Kind::fill:
+        break;
+    }
+    backends::BackendConnection& backend =
+        worker_.backend(pool, worker_.hot_read_server(hot, pool, key, id_, replicas_), id_);
+    if (!backend.available()) return false;
+    flush_input_run();  // the client's earlier requests first
+    PendingRead& fill = hot.start_fill();
+    join(fill);
+    if (request.command == MemcacheCommand::meta_get) {
+        evbuffer_add(backend.request_buffer(), wire_.data(), wire_.size());
+        backend.await_reply(&fill, 0, false);
+    } else {
+        backend.send_batched_get(request.tokens[0], key, &fill);
+    }
+    return true;
+}
+
 // Where a read of the key goes (with replicas, the first one in service).
 MemcacheSession::Placement MemcacheSession::place(std::string_view key) {
     const uint32_t pool = listener_.router.pool_for(key);
@@ -182,6 +272,9 @@ void MemcacheSession::route_keyed(const MemcacheRequest& request) {
         worker_.write_replicas_for(pool, request.hash_key, id_, replicas_);
         replicate(pool, request);
         return;
+    }
+    if (request.command == MemcacheCommand::meta_get && cacheable_meta_get(request)) {
+        if (HotKeys* hot = worker_.hot_keys(pool); hot != nullptr && read_hot(*hot, pool, request)) return;
     }
     if (request.command == MemcacheCommand::meta_get && config.replicas > 1) {
         // A T flag sets a new time to live: the other replicas get it too.
@@ -260,9 +353,14 @@ void MemcacheSession::touch_other_replicas(std::string_view key, const std::stri
 // A read that moves on to the key's next replica when one fails or times out
 // (proxy/replica_read.h), with a copy of its line to send again.
 void MemcacheSession::read_with_failover(uint32_t pool, const MemcacheRequest& request) {
-    flush_input_run();
     worker_.replicas_for(pool, request.hash_key, replicas_);
     worker_.order_for_read(pool, id_, replicas_);
+    read_replicas_in_order(pool, request);
+}
+
+// The same, trying the replicas in the order replicas_ holds.
+void MemcacheSession::read_replicas_in_order(uint32_t pool, const MemcacheRequest& request) {
+    flush_input_run();
     std::string line;
     for (uint32_t t = 0; t < request.tokens.size(); ++t) {
         if (t > 0) line += ' ';
@@ -329,6 +427,10 @@ void MemcacheSession::route_retrieval(const MemcacheRequest& request) {
             if (!replicated(key)) continue;
             touch_other_replicas(key, "touch " + std::string(key) + " " + std::string(request.tokens[1]) + "\r\n");
         }
+    }
+    if (single_key_get(request) && worker_.any_hot_keys()) {
+        const uint32_t pool = listener_.router.pool_for(request.hash_key);
+        if (HotKeys* hot = worker_.hot_keys(pool); hot != nullptr && read_hot(*hot, pool, request)) return;
     }
     groups_.clear();
     key_group_.clear();

@@ -38,6 +38,8 @@ private:
     void append_error(evbuffer* out, std::string_view error) override;
 
     void execute(const MemcacheRequest& request);
+    void guard_writes(const MemcacheRequest& request);
+    bool read_hot(HotKeys& hot, uint32_t pool, const MemcacheRequest& request);
     Placement place(std::string_view key);
     void route_keyed(const MemcacheRequest& request);
     void route_retrieval(const MemcacheRequest& request);
@@ -45,6 +47,7 @@ private:
     void send(Placement target, const MemcacheRequest& request);
     void replicate(uint32_t pool, const MemcacheRequest& request);
     void read_with_failover(uint32_t pool, const MemcacheRequest& request);
+    void read_replicas_in_order(uint32_t pool, const MemcacheRequest& request);
     bool replicated(std::string_view key) const;
     bool reads_fail_over_for_all_keys(const MemcacheRequest& request) const;
     void read_keys_with_failover(const MemcacheRequest& request);
@@ -62,6 +65,8 @@ private:
     // line was already written in rewritten form, so that only the data block is forwarded.
     evbuffer* forward_to_ = nullptr;
     bool line_rewritten_ = false;
+    std::string_view wire_;  // the request being executed, as the client sent it
+    std::string signature_;  // hot-key reads: the command and meta flags
 
     // Scratch space reused by every request, so routing does not allocate.
     std::vector<Placement> groups_;

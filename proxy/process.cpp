@@ -98,6 +98,7 @@ int run_proxy(conf::Config config) {
         for (size_t server = 0; server < pool.config->servers.size(); ++server) {
             counters.push_back(std::make_unique<backends::ServerCounters>());
         }
+        stats.hot_keys.push_back(pool.config->hotkey.enabled ? std::make_unique<HotKeyBoard>(worker_count) : nullptr);
     }
     std::vector<std::unique_ptr<Worker>> workers;
     for (uint32_t i = 0; i < worker_count; ++i) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backends/server_health.h"
+#include "proxy/hot_key_board.h"
 
 namespace shardproxy::proxy {
 
@@ -40,6 +41,8 @@ struct ProxyStats {
     std::vector<std::unique_ptr<WorkerStats>> workers;
     // Health counters per pool, per server (shared by the workers).
     std::vector<std::vector<std::unique_ptr<backends::ServerCounters>>> servers;
+    // Per pool, for pools with hot-key handling (null for the others).
+    std::vector<std::unique_ptr<HotKeyBoard>> hot_keys;
     // Shared by all workers, touched only when a client connects or leaves.
     std::atomic<uint32_t> connected_clients{0};
     std::atomic<uint64_t> rejected_connections{0};

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "proxy/resp_writer.h"
+#include "proxy/hot_key_stats.h"
 #include "proxy/server_stats.h"
 #include "proxy/worker.h"
 
@@ -148,6 +149,13 @@ void answer_info(LocalCommandContext& context, std::span<const std::string_view>
         text += "# Servers\r\n";
         for (const ServerStatsLine& line : server_stats(stats, config)) {
             text += "server_" + line.pool + "_" + std::to_string(line.index) + ":" + line.text + "\r\n";
+        }
+        text += "\r\n";
+    }
+    if (wanted("hotkeys")) {
+        text += "# Hotkeys\r\n";
+        for (const HotKeyStatsLine& line : hot_key_stats(stats, config, kHotKeysShown)) {
+            text += line.name + ":" + line.text + "\r\n";
         }
         text += "\r\n";
     }

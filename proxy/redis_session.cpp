@@ -8,6 +8,7 @@
 #include "proxy/redis_local_commands.h"
 #include "proxy/reply_slot.h"
 #include "proxy/resp_writer.h"
+#include "proxy/hot_keys.h"
 #include "proxy/worker.h"
 #include "routing/topology.h"
 
@@ -38,10 +39,13 @@ std::string unsupported_command_error(const RedisCommand& command) {
 
 // Writes go to every replica of their keys, and so do scripts and functions, which may write
 // (Redis decides that from the script at run time; only EVAL_RO and FCALL_RO promise not to).
-bool is_replicated_write(const RedisCommand& command, const conf::PoolConfig& pool) {
-    if (pool.replicas <= 1) return false;
+bool is_replicated_write_command(const RedisCommand& command) {
     if ((command.flags & (command_flag::write | command_flag::may_replicate)) != 0) return true;
     return command.name == "eval" || command.name == "evalsha" || command.name == "fcall";
+}
+
+bool is_replicated_write(const RedisCommand& command, const conf::PoolConfig& pool) {
+    return pool.replicas > 1 && is_replicated_write_command(command);
 }
 
 }  // namespace
@@ -83,7 +87,9 @@ void RedisSession::process_input() {
         forward_to_ = nullptr;
         if (!request.args.empty()) {
             worker_.stats().bump_commands();
+            wire_ = unparsed.substr(0, request.wire_bytes);
             execute(request.args, request);
+            end_unclaimed_guards();
         }
         extend_input_run(forward_to_, request.wire_bytes);
         parsed += request.wire_bytes;
@@ -107,6 +113,7 @@ void RedisSession::execute(std::span<const std::string_view> args, const RespReq
         reply_error(error_);
         return;
     }
+    if (worker_.any_hot_keys() && is_replicated_write_command(*command)) guard_writes(*command, args);
     switch (command->kind) {
     case CommandKind::keyed:
         route_keyed(*command, args, request);
@@ -137,6 +144,10 @@ void RedisSession::route_keyed(const RedisCommand& command, std::span<const std:
     uint32_t pool = listener_.default_pool;
     if (!key_indices_.empty()) {
         pool = listener_.router.pool_for(args[key_indices_[0]]);
+        if (HotKeys* hot = worker_.hot_keys(pool);
+            hot != nullptr && command.name == "get" && !request.is_inline && read_hot(*hot, pool, command, args)) {
+            return;
+        }
         const bool write = is_replicated_write(command, *worker_.topology().pools()[pool].config);
         if (write || worker_.reads_fail_over(pool)) {
             // Every key must have the same replica set, or no set of servers could run the
@@ -243,6 +254,63 @@ void RedisSession::read_with_failover(uint32_t pool, const RedisCommand& command
     }
     read.start(slot);
     slot->finish_fan_out_if_ready();  // every child may have failed at once
+}
+
+// Writes of keys in pools with hot-key handling; a write without keys that reaches the servers
+// (FLUSHALL, FLUSHDB, a script declaring none) may change any key of the listener's pool.
+void RedisSession::guard_writes(const RedisCommand& command, std::span<const std::string_view> args) {
+    if (command.kind == CommandKind::local || command.kind == CommandKind::unsupported) return;
+    if (key_indices_.empty() || command.kind == CommandKind::broadcast) {
+        if (HotKeys* hot = worker_.hot_keys(listener_.default_pool)) guard_flush(*hot);
+        return;
+    }
+    for (uint32_t index : key_indices_) {
+        if (HotKeys* hot = worker_.hot_keys(listener_.router.pool_for(args[index]))) guard_write(*hot, args[index]);
+    }
+}
+
+// A GET of a key in a pool with hot-key handling (proxy/hot_keys.h); false when it takes the
+// normal path.
+bool RedisSession::read_hot(HotKeys& hot, uint32_t pool, const RedisCommand& command,
+                            std::span<const std::string_view> args) {
+    const std::string_view key = args[key_indices_[0]];
+    const HotKeys::Read read = hot.look_up({}, key);
+    switch (read.kind) {
+    case HotKeys::Read::Kind::normal:
+        return false;
+    case HotKeys::Read::Kind::cached:
+        answer_from_cache(*read.reply);
+        return true;
+    case HotKeys::Read::Kind::in_flight:
+        join(*read.pending);
+        return true;
+    case HotKeys::Read::Kind::spread:
+        worker_.replicas_for(pool, key, replicas_);
+        worker_.order_for_hot_read(pool, id_, hot.next_turn(), replicas_);
+        hot.count_spread();
+        read_with_failover(pool, command, args);
+        return true;
+    case HotKeys::Read::Kind::fill:
+        break;
+    }
+    const uint32_t server = worker_.hot_read_server(hot, pool, key, id_, replicas_);
+    if (hot.tracks()) {
+        backends::TrackingConnection* tracking = hot.tracking(server);
+        if (tracking == nullptr) return false;
+        PendingRead& fill = hot.start_fill();
+        join(fill);
+        tracking->send_get(key, &fill, 0);
+        return true;
+    }
+    backends::BackendConnection& backend = worker_.backend(pool, server, id_);
+    evbuffer* out = backend.request_buffer();
+    if (out == nullptr) return false;
+    flush_input_run();  // the client's earlier requests first
+    evbuffer_add(out, wire_.data(), wire_.size());
+    PendingRead& fill = hot.start_fill();
+    join(fill);
+    backend.await_reply(&fill, 0, false);
+    return true;
 }
 
 // Leaves the first key's replica set in replicas_.

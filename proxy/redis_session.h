@@ -48,6 +48,8 @@ private:
     void send_whole(Placement target, std::span<const std::string_view> args,
                     const RespRequest& request);
     void replicate(uint32_t pool, std::span<const std::string_view> args);
+    void guard_writes(const RedisCommand& command, std::span<const std::string_view> args);
+    bool read_hot(HotKeys& hot, uint32_t pool, const RedisCommand& command, std::span<const std::string_view> args);
     void read_with_failover(uint32_t pool, const RedisCommand& command, std::span<const std::string_view> args);
     bool reads_fail_over_for_all_keys(std::span<const std::string_view> args) const;
     bool keys_share_replica_set(uint32_t pool, std::span<const std::string_view> args);
@@ -61,6 +63,7 @@ private:
     size_t bytes_needed_ = 1;
     std::string name_;                // CLIENT SETNAME
     evbuffer* forward_to_ = nullptr;  // set by execute when the request's bytes go out as is
+    std::string_view wire_;           // the request being executed, as the client sent it
 
     // Scratch space reused by every request, so routing does not allocate.
     std::vector<uint32_t> key_indices_;

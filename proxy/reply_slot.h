@@ -9,11 +9,28 @@
 
 #include "backends/reply_sink.h"
 #include "proxy/fan_out.h"
+#include "routing/key_versions.h"
 
 namespace shardproxy::proxy {
 
 class ClientSession;
 class SlotPool;
+
+// A write of a key (or of a whole pool: whole_pool) with hot-key handling, in flight from
+// when it was parsed until its slot is recycled, which is after every backend answered it
+// (routing/key_versions.h).
+struct WriteGuard {
+    routing::KeyVersions* versions;
+    uint64_t hash;
+    bool whole_pool;
+    void end() const {
+        if (whole_pool) {
+            versions->end_flush();
+        } else {
+            versions->end_write(hash);
+        }
+    }
+};
 
 class ReplySlot final : public backends::ReplySink {
 public:
@@ -40,6 +57,7 @@ public:
     bool inspect_reply = false;
     uint8_t request_kind = 0;          // what the session needs to inspect it; its own code
     bool done = false;
+    std::vector<WriteGuard> write_guards;  // ended when the slot is recycled
 
 private:
 

@@ -40,6 +40,7 @@ Worker::Worker(uint32_t index, uint32_t worker_count,
     stop_event_ = event_new(base_, stop_fd_, EV_READ, stop_cb, this);
     event_add(stop_event_, nullptr);
     drain_timer_ = evtimer_new(base_, drain_deadline_cb, this);
+    publish_timer_ = event_new(base_, -1, EV_PERSIST, publish_cb, this);
     writes_ = std::make_unique<backends::WriteBatcher>(base_);
 
     for (const ListenSocket& socket : sockets) {
@@ -54,10 +55,16 @@ Worker::Worker(uint32_t index, uint32_t worker_count,
     health_.resize(pools.size());
     pool_health_.resize(pools.size());
     live_placements_.resize(pools.size());
+    hot_keys_.resize(pools.size());
     for (size_t pool = 0; pool < pools.size(); ++pool) {
         const conf::PoolConfig& config = *pools[pool].config;
         any_reads_fail_over_ = any_reads_fail_over_ || reads_fail_over(static_cast<uint32_t>(pool));
         const auto server_count = static_cast<uint32_t>(endpoints[pool].size());
+        if (config.hotkey.enabled) {
+            hot_keys_[pool] = std::make_unique<HotKeys>(config, index_, worker_count, *stats.hot_keys[pool], base_,
+                                                        endpoints[pool]);
+            any_hot_keys_ = true;
+        }
         pool_health_[pool].max_down = server_count * config.health.max_down_percent / 100;
         const backends::HealthSettings settings{config.health.failure_limit, config.health.probe_interval_ms,
                                                 config.health.probe_max_interval_ms};
@@ -75,6 +82,10 @@ Worker::Worker(uint32_t index, uint32_t worker_count,
             }
         }
     }
+    if (any_hot_keys_) {
+        const timeval second{1, 0};
+        event_add(publish_timer_, &second);
+    }
 }
 
 Worker::~Worker() {
@@ -87,9 +98,11 @@ Worker::~Worker() {
     health_.clear();
     for (ClientSession* session : sessions_) delete session;
     sessions_.clear();
+    hot_keys_.clear();
     writes_.reset();
     event_free(stop_event_);
     event_free(drain_timer_);
+    event_free(publish_timer_);
     close(stop_fd_);
     event_base_free(base_);
 }
@@ -191,6 +204,12 @@ void Worker::drain_deadline_cb(evutil_socket_t, short, void* self) {
     log_warning("worker " + std::to_string(worker->index_) + ": drain timeout, closing " +
                 std::to_string(worker->sessions_.size()) + " client connection(s)");
     event_base_loopbreak(worker->base_);
+}
+
+void Worker::publish_cb(evutil_socket_t, short, void* self) {
+    for (const auto& hot : static_cast<Worker*>(self)->hot_keys_) {
+        if (hot) hot->publish();
+    }
 }
 
 }  // namespace shardproxy::proxy

@@ -15,6 +15,7 @@
 
 #include "backends/backend_connection.h"
 #include "backends/write_batcher.h"
+#include "proxy/hot_keys.h"
 #include "proxy/noreply_sink.h"
 #include "proxy/proxy_stats.h"
 #include "proxy/reply_slot.h"
@@ -100,6 +101,29 @@ public:
                          [&](uint32_t a, uint32_t b) { return rank(a) < rank(b); });
     }
 
+    // A hot key's replicas in the order its read tries them: those in service first, and
+    // among them the one whose turn it is (turn counts up per read), so reads take turns.
+    void order_for_hot_read(uint32_t pool, uint64_t client_id, uint32_t turn, std::vector<uint32_t>& replicas) {
+        const auto in_service = std::stable_partition(replicas.begin(), replicas.end(), [&](uint32_t server) {
+            return backend(pool, server, client_id).available();
+        });
+        const auto count = static_cast<uint32_t>(in_service - replicas.begin());
+        if (count > 1) std::rotate(replicas.begin(), replicas.begin() + turn % count, in_service);
+    }
+    // Where a fill of a hot key goes: the replica whose turn it is when the pool spreads hot
+    // reads, else where any read of the key goes.
+    uint32_t hot_read_server(HotKeys& hot, uint32_t pool, std::string_view key, uint64_t client_id,
+                             std::vector<uint32_t>& scratch) {
+        if (!hot.spreads()) return read_server_for(pool, key, client_id, scratch);
+        replicas_for(pool, key, scratch);
+        order_for_hot_read(pool, client_id, hot.next_turn(), scratch);
+        hot.count_spread();
+        return scratch.front();
+    }
+    // The pool's hot-key handling in this worker, or null when it has none.
+    HotKeys* hot_keys(uint32_t pool) const { return hot_keys_[pool].get(); }
+    bool any_hot_keys() const { return any_hot_keys_; }
+
     // A read of the key that `server` should have answered went to another replica.
     void count_failover(uint32_t pool, uint32_t server) {
         backends::ServerCounters::bump(stats_.servers[pool][server]->failovers);
@@ -135,6 +159,7 @@ private:
     static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* context);
     static void stop_cb(evutil_socket_t fd, short, void* self);
     static void drain_deadline_cb(evutil_socket_t, short, void* self);
+    static void publish_cb(evutil_socket_t, short, void* self);
 
     uint32_t index_;
     uint32_t worker_count_;
@@ -144,6 +169,7 @@ private:
     int stop_fd_;
     event* stop_event_;
     event* drain_timer_;
+    event* publish_timer_;  // hot keys to the board
     std::unique_ptr<backends::WriteBatcher> writes_;
     bool draining_ = false;
     uint64_t next_client_ = 0;
@@ -155,6 +181,9 @@ private:
     std::vector<std::vector<std::unique_ptr<backends::ServerHealth>>> health_;
     std::vector<std::optional<routing::LivePlacement>> live_placements_;
     bool any_reads_fail_over_ = false;
+    // After the slots and before the connections, whose pending reads point into them.
+    std::vector<std::unique_ptr<HotKeys>> hot_keys_;
+    bool any_hot_keys_ = false;
     std::vector<std::vector<std::vector<std::unique_ptr<backends::BackendConnection>>>> backends_;
     std::unordered_set<ClientSession*> sessions_;
     std::thread thread_;
