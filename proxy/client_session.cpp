@@ -72,24 +72,32 @@ ReplySlot* ClientSession::push_slot() {
     }
     tail_ = slot;
     ++in_flight_;
-    if (!write_guards_.empty()) slot->write_guards.swap(write_guards_);
+    if (!write_guards_.empty()) {
+        slot->write_guards.swap(write_guards_);
+        ++unanswered_writes_;
+    }
     return slot;
 }
 
 void ClientSession::guard_write(HotKeys& hot, std::string_view key) {
-    const uint64_t hash = routing::key_hash(key);
-    hot.versions().begin_write(hash);
-    write_guards_.push_back(WriteGuard{&hot.versions(), hash, false});
+    write_guards_.push_back(WriteGuard{&hot.versions(), routing::key_hash(key), false});
 }
 
-void ClientSession::guard_flush(HotKeys& hot) {
-    hot.versions().begin_flush();
-    write_guards_.push_back(WriteGuard{&hot.versions(), 0, true});
-}
+void ClientSession::guard_flush(HotKeys& hot) { write_guards_.push_back(WriteGuard{&hot.versions(), 0, true}); }
 
 void ClientSession::end_unclaimed_guards() {
-    for (const WriteGuard& guard : write_guards_) guard.end();
+    for (const WriteGuard& guard : write_guards_) guard.bump();
     write_guards_.clear();
+}
+
+void ClientSession::retire(ReplySlot* slot) {
+    if (!slot->write_guards.empty()) {
+        for (const WriteGuard& guard : slot->write_guards) guard.bump();
+        --unanswered_writes_;
+    }
+    --in_flight_;
+    slot->session = nullptr;
+    slot->release();
 }
 
 void ClientSession::answer_from_cache(const std::string& reply) {
@@ -114,9 +122,7 @@ backends::DirectReply ClientSession::claim_direct_reply(ReplySlot* slot) {
     // when its bytes are in the output buffer.
     head_ = slot->next;
     if (head_ == nullptr) tail_ = nullptr;
-    --in_flight_;
-    slot->session = nullptr;
-    slot->release();
+    retire(slot);
     return backends::DirectReply{output(), this};
 }
 
@@ -150,9 +156,7 @@ void ClientSession::write_completed() {
         if (evbuffer_get_length(slot->reply) > 0) evbuffer_add_buffer(out, slot->reply);
         head_ = slot->next;
         if (head_ == nullptr) tail_ = nullptr;
-        --in_flight_;
-        slot->session = nullptr;
-        slot->release();
+        retire(slot);
     }
     if (evbuffer_get_length(out) > 0) worker_.writes().schedule(this);
     if (closing_ && head_ == nullptr) {

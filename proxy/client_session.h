@@ -83,13 +83,16 @@ protected:
     void update_flow_control();
     void close_when_flushed();
 
-    // Hot-key handling (proxy/hot_keys.h). A write of a key, or of every key of a pool, is in
-    // flight from now until the reply of the request being dispatched is in: reads of the key
-    // are meanwhile neither answered from the near cache nor joined to reads in flight.
+    // Hot-key handling (proxy/hot_keys.h). The request being dispatched writes a key, or every
+    // key of a pool: once it is answered, no read through this proxy gets an older value
+    // (routing/key_versions.h).
     void guard_write(HotKeys& hot, std::string_view key);
     void guard_flush(HotKeys& hot);
-    // Guards of a request that took no slot (noreply) end at once.
+    // Guards of a request that took no slot (noreply) take effect at once.
     void end_unclaimed_guards();
+    // Writes of this client not answered yet: its reads of hot keys must then follow them to
+    // the server rather than use the near cache or another client's read.
+    bool writes_unanswered() const { return unanswered_writes_ > 0; }
     void answer_from_cache(const std::string& reply);
     void join(PendingRead& read);
 
@@ -104,6 +107,8 @@ protected:
 
 private:
     void run_input();
+    // The slot's reply leaves for the client: its writes count as answered.
+    void retire(ReplySlot* slot);
     evbuffer* output() const { return bufferevent_get_output(bev_); }
 
     static void readable_cb(evutil_socket_t fd, short, void* self);
@@ -120,6 +125,7 @@ private:
     bool closing_ = false;     // QUIT, protocol error or shutdown: no more requests
     InputRun input_run_;       // parsed requests whose bytes have not left input_ yet
     std::vector<WriteGuard> write_guards_;  // of the request being dispatched, until its slot
+    uint32_t unanswered_writes_ = 0;         // slots with write guards, not answered yet
 };
 
 }  // namespace shardproxy::proxy

@@ -77,15 +77,14 @@ HotKeys::HotKeys(const conf::PoolConfig& pool, uint32_t worker, uint32_t workers
 // The tracking connections go first: closing them fails their reads, which come back here.
 HotKeys::~HotKeys() { tracking_.clear(); }
 
-HotKeys::Read HotKeys::look_up(std::string_view signature, std::string_view key) {
+HotKeys::Read HotKeys::look_up(std::string_view signature, std::string_view key, bool own_writes_pending) {
     const uint64_t now = coarse_monotonic_ms();
     hash_ = routing::key_hash(key);
     if (!sketch_.record(key, hash_, now)) return {};
     HotKeyCounters::bump(counters_.hot_reads);
+    // On the client's own connection, the normal path follows the client's writes.
+    if (own_writes_pending) return {};
     version_ = board_.versions.snapshot(hash_);
-    // Behind a write of the key in flight, a read must take the normal path: on the client's
-    // own connection it follows the client's write.
-    if (!version_.stable()) return {};
     if (!cache_ && !config_.coalesce) return {spreads_ ? Read::Kind::spread : Read::Kind::normal};
     lookup_.assign(signature).append(key);
     if (cache_) {
@@ -140,7 +139,7 @@ void HotKeys::finish(PendingRead& read) {
         read.in_flight_map_ = false;
     }
     if (!cache_ || read.reply_.empty() || is_error_reply(read.reply_)) return;
-    // A write or an invalidation since the read was sent: what it read may be old already.
+    // A write answered or an invalidation since the read was sent: what it read may be old.
     if (board_.versions.snapshot(read.hash_) != read.version_) return;
     cache_->store(read.lookup_, read.reply_, read.version_, coarse_monotonic_ms());
 }
@@ -160,10 +159,10 @@ void HotKeys::publish() {
 }
 
 void HotKeys::on_invalidate(std::string_view key) {
-    board_.versions.invalidate(routing::key_hash(key));
+    board_.versions.bump(routing::key_hash(key));
     HotKeyCounters::bump(counters_.invalidations);
 }
 
-void HotKeys::on_invalidate_all() { board_.versions.invalidate_all(); }
+void HotKeys::on_invalidate_all() { board_.versions.bump_all(); }
 
 }  // namespace shardproxy::proxy

@@ -4,7 +4,7 @@
 //
 //   read of key k ─► detector: hot? ──no──► the normal path
 //                        │yes
-//                        ├─ a write of k in flight (key_versions.h) ──► the normal path
+//                        ├─ this client's own writes not answered yet ──► the normal path
 //                        ├─ near cache has k at the current version ──► answered here
 //                        ├─ a read of k at this version is in flight ─► joins it (coalescing)
 //                        ├─ near cache or coalescing on ──► a fill: one read to a backend
@@ -81,9 +81,10 @@ public:
         PendingRead* pending = nullptr;      // in_flight
     };
     // Counts a read of `key` and says what to do with it. `signature` tells apart requests for
-    // the same key whose replies differ ("get " and "gets ", meta flags). A fill must follow
-    // as start_fill(), or not at all, before the next look_up.
-    Read look_up(std::string_view signature, std::string_view key);
+    // the same key whose replies differ ("get\n" and "gets\n", meta flags). A client with
+    // writes not answered yet reads behind them (own_writes_pending). A fill must follow as
+    // start_fill(), or not at all, before the next look_up.
+    Read look_up(std::string_view signature, std::string_view key, bool own_writes_pending);
     // Registers the fill decided by the last look_up; the caller sends it with the result as
     // its sink and joins it.
     PendingRead& start_fill();

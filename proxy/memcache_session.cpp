@@ -221,7 +221,7 @@ bool MemcacheSession::read_hot(HotKeys& hot, uint32_t pool, const MemcacheReques
     for (size_t t = 2; t < request.tokens.size(); ++t) signature_.append(" ").append(request.tokens[t]);
     signature_ += '\n';
     const std::string_view key = request.hash_key;
-    const HotKeys::Read read = hot.look_up(signature_, key);
+    const HotKeys::Read read = hot.look_up(signature_, key, writes_unanswered());
     switch (read.kind) {
     case HotKeys::Read::Kind::normal:
         return false;

@@ -274,7 +274,7 @@ void RedisSession::guard_writes(const RedisCommand& command, std::span<const std
 bool RedisSession::read_hot(HotKeys& hot, uint32_t pool, const RedisCommand& command,
                             std::span<const std::string_view> args) {
     const std::string_view key = args[key_indices_[0]];
-    const HotKeys::Read read = hot.look_up({}, key);
+    const HotKeys::Read read = hot.look_up({}, key, writes_unanswered());
     switch (read.kind) {
     case HotKeys::Read::Kind::normal:
         return false;

@@ -82,7 +82,7 @@ void SlotPool::recycle(ReplySlot* slot) {
     slot->inspect_reply = false;
     slot->request_kind = 0;
     slot->done = false;
-    for (const WriteGuard& guard : slot->write_guards) guard.end();
+    for (const WriteGuard& guard : slot->write_guards) guard.bump();
     slot->write_guards.clear();
     evbuffer_drain(slot->reply, evbuffer_get_length(slot->reply));
     free_.push_back(slot);

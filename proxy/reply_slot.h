@@ -16,18 +16,18 @@ namespace shardproxy::proxy {
 class ClientSession;
 class SlotPool;
 
-// A write of a key (or of a whole pool: whole_pool) with hot-key handling, in flight from
-// when it was parsed until its slot is recycled, which is after every backend answered it
-// (routing/key_versions.h).
+// A write of a key (or of a whole pool: whole_pool) with hot-key handling. Its version is
+// bumped when the client is answered and again when the slot is recycled, after every server
+// answered (routing/key_versions.h).
 struct WriteGuard {
     routing::KeyVersions* versions;
     uint64_t hash;
     bool whole_pool;
-    void end() const {
+    void bump() const {
         if (whole_pool) {
-            versions->end_flush();
+            versions->bump_all();
         } else {
-            versions->end_write(hash);
+            versions->bump(hash);
         }
     }
 };
@@ -57,7 +57,7 @@ public:
     bool inspect_reply = false;
     uint8_t request_kind = 0;          // what the session needs to inspect it; its own code
     bool done = false;
-    std::vector<WriteGuard> write_guards;  // ended when the slot is recycled
+    std::vector<WriteGuard> write_guards;  // bumped when answered and when recycled
 
 private:
 

@@ -1,19 +1,21 @@
 #pragma once
 // What keeps the near cache and coalesced reads from serving a value older than a write this
-// proxy has seen, across all its workers, without a lock: a table of versions shared by the
-// workers of a pool, one per bucket of key hashes, plus one for the whole pool (flushes).
+// proxy has answered, across all its workers, without a lock: a version per bucket of key
+// hashes, plus one for the whole pool (flushes), shared by the workers of a pool.
 //
-// A write bumps its key's bucket when it is parsed and again when its reply is in (the slot
-// is recycled), and counts itself in flight in between. A read may be answered from the near
-// cache, or join a read already in flight, only while no write of its bucket is in flight and
-// only with a value read at the version it sees now:
+// A write bumps its key's bucket when its client is answered, and again once every server it
+// went to has answered (replica writes may answer the client first). A near-cache entry or a
+// read in flight is used only at the version it was read at:
 //
-//   write k parsed ─► version v+1, 1 in flight ─ ... ─ reply in ─► version v+2, 0 in flight
-//   fill of k sent at version s ──► reply stored only if the version is still s
+//   fill of k sent at version v ─► reply stored only if the version is still v
+//   write of k answered        ─► version v+1: entries and reads in flight from before are
+//                                 never used again, by any worker
 //
+// Reads concurrent with a write (sent before its answer) may still get the older value, as
+// they would from the server; the writing connection's own reads, though, skip the near cache
+// until its writes are answered (client_session.h), so a client always reads its own writes.
 // A bucket holds many keys, so a write may also invalidate its neighbours; that only costs a
-// backend read. A version word packs the bump count (high bits) and the writes in flight (low
-// bits), so one atomic load tells both.
+// backend read.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -31,8 +33,6 @@ public:
     struct Snapshot {
         uint64_t bucket = 0;
         uint64_t pool = 0;
-        // No write of the bucket, and no flush of the pool, is in flight.
-        bool stable() const { return ((bucket | pool) & kInFlightMask) == 0; }
         bool operator==(const Snapshot&) const = default;
     };
 
@@ -41,18 +41,12 @@ public:
     Snapshot snapshot(uint64_t hash) const {
         return Snapshot{bucket(hash).load(std::memory_order_acquire), pool_.load(std::memory_order_acquire)};
     }
-    void begin_write(uint64_t hash) { bucket(hash).fetch_add(kBump + 1, std::memory_order_acq_rel); }
-    void end_write(uint64_t hash) { bucket(hash).fetch_add(kBump - 1, std::memory_order_acq_rel); }
-    // The key changed elsewhere (an invalidation message from the server).
-    void invalidate(uint64_t hash) { bucket(hash).fetch_add(kBump, std::memory_order_acq_rel); }
-    // The same for every key of the pool: FLUSHALL, flush_all, scripts that may write anything.
-    void begin_flush() { pool_.fetch_add(kBump + 1, std::memory_order_acq_rel); }
-    void end_flush() { pool_.fetch_add(kBump - 1, std::memory_order_acq_rel); }
-    void invalidate_all() { pool_.fetch_add(kBump, std::memory_order_acq_rel); }
+    // The key changed: a write was answered, or the server said so.
+    void bump(uint64_t hash) { bucket(hash).fetch_add(1, std::memory_order_acq_rel); }
+    // Every key of the pool changed: FLUSHALL, flush_all, a script that may write anything.
+    void bump_all() { pool_.fetch_add(1, std::memory_order_acq_rel); }
 
 private:
-    static constexpr uint64_t kInFlightMask = (uint64_t{1} << 24) - 1;
-    static constexpr uint64_t kBump = uint64_t{1} << 24;
     static constexpr uint32_t kBuckets = 1u << 14;
 
     std::atomic<uint64_t>& bucket(uint64_t hash) const { return buckets_[hash & (kBuckets - 1)]; }

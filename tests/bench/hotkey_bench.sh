@@ -43,6 +43,13 @@
 #   WARMUP        [1]        seconds of load before each measurement
 #   TARGETS       ["nutcracker plain near_cache coalesce spread all"]  which targets, in that
 #                            order (all_r1 is only run when asked for)
+#   BACKEND_CPU   [unset]    cap every redis-server at this percentage of one CPU (1-100) with a
+#                            cgroup of its own (cgroup v1 or v2 cpu controller; needs root). On
+#                            a shared 2-CPU machine the load generator, the proxy and the four
+#                            servers compete for the same CPUs, so a hot server is never the
+#                            limit; capping the servers makes each one a fixed capacity, as a
+#                            production server is, so that throughput shows whether the busiest
+#                            one saturates.
 #   HOTKEY_EXTRA  [unset]    lines appended to every [pool.main.hotkey] section, with \n for a
 #                            newline: HOTKEY_EXTRA='min_rate = 50\nttl_ms = 500'
 #   REPEAT        [1]        rounds; with REPEAT>1 every number is the median over rounds.
@@ -76,7 +83,7 @@ script_dir=$(cd "$(dirname "$0")" && pwd)
 
 # The settings given in the environment, for the command line printed with the results.
 capture_env ZIPF READ_RATIO WRITE_KEYS KEYS VALUE_SIZE CONNECTIONS PIPELINE LOAD_THREADS DURATION \
-  WARMUP TARGETS HOTKEY_EXTRA REPEAT REV
+  WARMUP TARGETS BACKEND_CPU HOTKEY_EXTRA REPEAT REV
 
 ZIPF=${ZIPF:-"0.99 1.5"}
 READ_RATIO=${READ_RATIO:-0.9}
@@ -89,6 +96,7 @@ LOAD_THREADS=${LOAD_THREADS:-1}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-1}
 TARGETS=${TARGETS:-"nutcracker plain near_cache coalesce spread all"}
+BACKEND_CPU=${BACKEND_CPU:-}
 HOTKEY_EXTRA=${HOTKEY_EXTRA:-}
 REPEAT=${REPEAT:-1}
 MAX_SECONDS=${MAX_SECONDS:-1800}
@@ -110,6 +118,7 @@ require_each ZIPF '^[0-9]+(\.[0-9]+)?$' 'Zipf exponent'
 [[ $WRITE_KEYS == zipf || $WRITE_KEYS == uniform ]] || die "WRITE_KEYS must be zipf or uniform (got '$WRITE_KEYS')"
 require_each TARGETS '^(nutcracker|plain|near_cache|coalesce|spread|all|all_r1)$' target
 require_commands "$NUTCRACKER" "$REDIS_SERVER" "$REDIS_CLI" timeout
+[[ -z $BACKEND_CPU || $BACKEND_CPU =~ ^([1-9][0-9]?|100)$ ]] || die "BACKEND_CPU must be from 1 to 100 (got '$BACKEND_CPU')"
 
 bench_setup         # $work, cleanup on exit
 prepare_shardproxy  # SHARDPROXY built (or REV exported and built) and described
@@ -225,9 +234,37 @@ start_shardproxy() {
 # ---------------------------------------------------------------------------------------------
 # Start everything
 
+# cap_cpu PID NAME: at most BACKEND_CPU % of one CPU for the process, in a cgroup of its own,
+# removed on exit.
+cpu_cgroups=()
+cap_cpu() {
+  local dir quota=$((BACKEND_CPU * 1000))
+  if [[ -w /sys/fs/cgroup/cpu ]]; then  # cgroup v1
+    dir=/sys/fs/cgroup/cpu/$bench_name-$$-$2
+    if ! { mkdir "$dir" && echo 100000 >"$dir/cpu.cfs_period_us" && echo "$quota" >"$dir/cpu.cfs_quota_us" &&
+      echo "$1" >"$dir/tasks"; }; then
+      die "cannot cap $2's CPU in $dir"
+    fi
+  elif [[ -w /sys/fs/cgroup/cgroup.subtree_control ]]; then  # cgroup v2
+    dir=/sys/fs/cgroup/$bench_name-$$-$2
+    if ! { mkdir "$dir" && echo "$quota 100000" >"$dir/cpu.max" && echo "$1" >"$dir/cgroup.procs"; }; then
+      die "cannot cap $2's CPU in $dir"
+    fi
+  else
+    die "BACKEND_CPU needs a writable cgroup cpu controller (run as root)"
+  fi
+  cpu_cgroups+=("$dir")
+}
+remove_cpu_cgroups() {
+  local dir
+  for dir in "${cpu_cgroups[@]}"; do rmdir "$dir" 2>/dev/null || true; done
+}
+trap 'cleanup; remove_cpu_cgroups' EXIT
+
 for b in "${backends[@]}"; do
   start_with_retry "redis-$b" launch_redis
   backend_port[$b]=$started_port
+  [[ -z $BACKEND_CPU ]] || cap_cpu "$started_pid" "$b"
 done
 
 for t in $TARGETS; do
@@ -326,6 +363,10 @@ echo "- Backends: 4 redis-servers b1..b4 (\`--save '' --appendonly no\`), each p
 echo "  $KEYS keys by \`zipf_load --load\`. b1..b4 = GET and SET calls each executed during a run"
 echo "  (INFO commandstats after CONFIG RESETSTAT; warm-up included); max/mean = the busiest"
 echo "  backend's count over the mean (1.00 = even, 4.00 = all on one)."
+if [[ -n $BACKEND_CPU ]]; then
+  echo "- Every redis-server capped at $BACKEND_CPU % of one CPU (a cgroup each), so that each is a fixed"
+  echo "  capacity and the busiest one limits throughput, as in production."
+fi
 echo "- All targets place keys alike: ketama, fnv1a_64, servers named b1..b4. nutcracker is one"
 echo "  thread; shardproxy has \`workers = 2\`, \`server_connections = 1\`."
 if [[ -n $HOTKEY_EXTRA ]]; then
