@@ -46,6 +46,14 @@ timeval to_timeval(uint64_t ms) {
 
 }  // namespace
 
+std::string resp_command(std::initializer_list<std::string_view> args) {
+    std::string text = "*" + std::to_string(args.size()) + "\r\n";
+    for (std::string_view arg : args) {
+        text.append("$").append(std::to_string(arg.size())).append("\r\n").append(arg).append("\r\n");
+    }
+    return text;
+}
+
 BackendConnection::BackendConnection(event_base* base, WriteBatcher& writes,
                                      const BackendEndpoint& endpoint, ServerHealth& health)
     : base_(base),
@@ -59,7 +67,23 @@ BackendConnection::BackendConnection(event_base* base, WriteBatcher& writes,
       batch_part_(evbuffer_new()),
       retry_delay_ms_(kFirstRetryDelayMs),
       timeout_error_(error_text("timed out")) {
+    prepare_handshake();
     connect();
+}
+
+void BackendConnection::prepare_handshake() {
+    if (endpoint_.protocol != BackendProtocol::redis) return;
+    if (!endpoint_.auth_password.empty()) {
+        handshake_ += endpoint_.auth_user.empty()
+                          ? resp_command({"AUTH", endpoint_.auth_password})
+                          : resp_command({"AUTH", endpoint_.auth_user, endpoint_.auth_password});
+        handshake_steps_.emplace_back("AUTH");
+    }
+    if (endpoint_.db != 0) {
+        const std::string db = std::to_string(endpoint_.db);
+        handshake_ += resp_command({"SELECT", db});
+        handshake_steps_.push_back("SELECT " + db);
+    }
 }
 
 BackendConnection::~BackendConnection() {
@@ -82,10 +106,23 @@ void BackendConnection::connect() {
     const timeval connect_timeout = to_timeval(endpoint_.timeout_ms);
     bufferevent_set_timeouts(bev_, nullptr, &connect_timeout);
     state_ = State::connecting;
+    queue_handshake();
     if (bufferevent_socket_connect(bev_, const_cast<sockaddr*>(endpoint_.address.get()),
                                    static_cast<int>(endpoint_.address.length)) != 0) {
         fail(std::string("connect failed: ") + std::strerror(errno));
     }
+}
+
+// Goes out first once connected, since the queue is empty until the connect begins.
+void BackendConnection::queue_handshake() {
+    handshake_answered_ = 0;
+    if (handshake_steps_.empty()) return;
+    evbuffer_add(bufferevent_get_output(bev_), handshake_.data(), handshake_.size());
+    const uint64_t deadline = monotonic_ms() + endpoint_.timeout_ms;
+    for (size_t i = 0; i < handshake_steps_.size(); ++i) {
+        waiting_.push_back(Waiting{nullptr, 0, false, false, deadline, true});
+    }
+    arm_deadline_timer();
 }
 
 evbuffer* BackendConnection::request_buffer() {
@@ -133,7 +170,7 @@ bool BackendConnection::send_probe(ReplySink* sink) {
 }
 
 void BackendConnection::push_waiting(ReplySink* sink, uint32_t child, bool parsed, bool batched, uint64_t deadline) {
-    waiting_.push_back(Waiting{sink, child, parsed, batched, deadline});
+    waiting_.push_back(Waiting{sink, child, parsed, batched, deadline, false});
     // While connecting, the bufferevent sends what is queued as soon as the connect completes;
     // an assembled get still has to be put in the queue at the end of the turn.
     if (state_ == State::connected || batched) writes_.schedule(this);
@@ -162,6 +199,12 @@ void BackendConnection::on_deadline() {
     const uint64_t now = monotonic_ms();
     while (timed_out_ < waiting_.size() && waiting_[timed_out_].deadline_ms <= now) {
         Waiting& entry = waiting_[timed_out_];
+        if (entry.handshake) {
+            // Requests behind it would go to a connection in the wrong state: start over.
+            fail(handshake_steps_[handshake_answered_] + " unanswered for " +
+                 std::to_string(endpoint_.timeout_ms) + " ms");
+            return;
+        }
         ReplySink* sink = entry.sink;
         entry.sink = nullptr;
         ++timed_out_;
@@ -180,7 +223,8 @@ void BackendConnection::on_deadline() {
 }
 
 void BackendConnection::on_read() {
-    health_.on_reply();  // the server is answering
+    // The server is answering, unless it is refusing the handshake.
+    if (!handshaking()) health_.on_reply();
     evbuffer* in = input_;
     // Replies claimed for one client buffer accumulate at the front of `in` and move together.
     DirectRun run;
@@ -200,6 +244,11 @@ void BackendConnection::on_read() {
             flush_run(in, run);  // replies claimed before the bad one are whole: deliver them
             fail("protocol error in reply: " + framer_->error());
             return;
+        }
+        if (entry.handshake) {
+            waiting_.pop_front();
+            if (!accept_handshake_reply(in, length)) return;
+            continue;
         }
         if (entry.batched) {
             if (get_batch_.oldest_members() == 0) {
@@ -244,6 +293,23 @@ void BackendConnection::on_read() {
     }
     flush_run(in, run);
     if (waiting_.empty()) evtimer_del(deadline_timer_);
+}
+
+bool BackendConnection::accept_handshake_reply(evbuffer* in, size_t length) {
+    const std::string& step = handshake_steps_[handshake_answered_++];
+    char type = 0;
+    evbuffer_copyout(in, &type, 1);
+    if (type == '-') {
+        std::string reply(length - 3, '\0');  // without the '-' and the line end
+        evbuffer_drain(in, 1);
+        evbuffer_copyout(in, reply.data(), reply.size());
+        const std::string reason = "refused " + step + ": " + reply;
+        fail(reason, error_text(reason));
+        return false;
+    }
+    evbuffer_drain(in, length);
+    if (!handshaking()) health_.on_reply();
+    return true;
 }
 
 // The reply at the front of `in` answers the oldest multi-key get: each member gets its VALUE
@@ -328,7 +394,10 @@ void BackendConnection::flush_writes() {
 }
 
 void BackendConnection::fail(const std::string& reason) {
-    const bool was_connected = state_ == State::connected;
+    fail(reason, error_text((state_ == State::connected ? "connection lost: " : "connection failed: ") + reason));
+}
+
+void BackendConnection::fail(const std::string& reason, const std::string& error) {
     writes_.cancel(this);
     close_socket();
     framer_->reset();
@@ -336,7 +405,7 @@ void BackendConnection::fail(const std::string& reason) {
     state_ = State::down;
     unavailable_error_ = error_text("is unavailable: " + reason);
     health_.on_failure(reason);
-    fail_all_waiting(error_text((was_connected ? "connection lost: " : "connection failed: ") + reason));
+    fail_all_waiting(error);
     evtimer_del(deadline_timer_);
     const timeval delay = to_timeval(retry_delay_ms_);
     evtimer_add(retry_timer_, &delay);

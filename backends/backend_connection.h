@@ -14,13 +14,19 @@
 // A request that times out is answered with an error at once but keeps its place in
 // `waiting_` (with no sink) so that its late reply is recognised and dropped: the connection
 // stays usable and in sync. Only a backend that answers nothing for a long time is reconnected.
+//
+// A Redis endpoint with a password or a database gets AUTH and SELECT first on every new
+// connection, ahead of anything queued while it connects. Their replies are checked here and go
+// to no sink; a refusal fails the connection like any connection error, naming what was refused.
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "backends/memcache_get_batch.h"
 #include "backends/redis_reply_parser.h"
@@ -40,7 +46,14 @@ struct BackendEndpoint {
     SocketAddress address;
     uint32_t timeout_ms = 1000;
     BackendProtocol protocol = BackendProtocol::redis;
+    // Redis only, sent on each new connection before any request.
+    std::string auth_user;      // "" logs in with the password alone, as the user "default"
+    std::string auth_password;  // "" sends no AUTH
+    uint32_t db = 0;            // 0 sends no SELECT
 };
+
+// A command as a RESP array of bulk strings, for the few the proxy sends of its own accord.
+std::string resp_command(std::initializer_list<std::string_view> args);
 
 // Milliseconds on the monotonic clock that request deadlines use.
 uint64_t monotonic_ms();
@@ -96,6 +109,7 @@ private:
         bool parsed;
         bool batched;  // a member of a multi-key get (get_batch_)
         uint64_t deadline_ms;
+        bool handshake;  // AUTH or SELECT, answered to the connection itself (sink is null)
     };
 
     // Claimed replies waiting at the front of the input buffer to move to one client buffer.
@@ -105,6 +119,11 @@ private:
     };
 
     void connect();
+    void prepare_handshake();
+    void queue_handshake();
+    bool handshaking() const { return handshake_answered_ < handshake_steps_.size(); }
+    // False when the reply refused the handshake, and the connection was failed for it.
+    bool accept_handshake_reply(evbuffer* in, size_t length);
     void push_waiting(ReplySink* sink, uint32_t child, bool parsed, bool batched, uint64_t deadline);
     void on_read();
     void deliver_batch(evbuffer* in, size_t length);
@@ -114,6 +133,8 @@ private:
     void on_deadline();
     void on_retry();
     void fail(const std::string& reason);
+    // The same, with the error the waiting requests get.
+    void fail(const std::string& reason, const std::string& error);
     void fail_all_waiting(const std::string& error);
     void arm_deadline_timer();
     std::string error_text(std::string_view what) const;
@@ -140,6 +161,9 @@ private:
     evbuffer* batch_part_;  // one member's reply, when its sink cannot take it directly
     RingQueue<Waiting> waiting_;
     size_t timed_out_ = 0;  // the oldest `timed_out_` entries of waiting_ have no sink
+    std::string handshake_;  // the AUTH and SELECT commands of each new connection
+    std::vector<std::string> handshake_steps_;  // what each one is called in errors: "AUTH", "SELECT 3"
+    size_t handshake_answered_ = 0;  // of this connection's steps
     uint64_t timer_due_ms_ = 0;  // when deadline_timer_ fires, while it is pending
     uint32_t retry_delay_ms_;
     std::string unavailable_error_;

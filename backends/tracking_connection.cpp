@@ -14,9 +14,6 @@ namespace {
 constexpr uint32_t kFirstRetryDelayMs = 50;
 constexpr uint32_t kMaxRetryDelayMs = 1000;
 
-constexpr std::string_view kHandshake =
-    "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n"
-    "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\nON\r\n";
 constexpr std::string_view kNullReply = "$-1\r\n";
 
 bool is_string(Resp3Type type) {
@@ -41,7 +38,26 @@ TrackingConnection::TrackingConnection(event_base* base, const BackendEndpoint& 
       retry_delay_ms_(kFirstRetryDelayMs),
       timeout_error_(error_text("timed out")),
       unexpected_reply_("-" + error_text("unexpected reply type") + "\r\n") {
+    prepare_handshake();
     connect();
+}
+
+void TrackingConnection::prepare_handshake() {
+    if (endpoint_.auth_password.empty()) {
+        handshake_ = resp_command({"HELLO", "3"});
+        handshake_steps_.emplace_back("HELLO 3");
+    } else {
+        const std::string user = endpoint_.auth_user.empty() ? "default" : endpoint_.auth_user;
+        handshake_ = resp_command({"HELLO", "3", "AUTH", user, endpoint_.auth_password});
+        handshake_steps_.emplace_back("AUTH");
+    }
+    if (endpoint_.db != 0) {
+        const std::string db = std::to_string(endpoint_.db);
+        handshake_ += resp_command({"SELECT", db});
+        handshake_steps_.push_back("SELECT " + db);
+    }
+    handshake_ += resp_command({"CLIENT", "TRACKING", "ON"});
+    handshake_steps_.emplace_back("CLIENT TRACKING ON");
 }
 
 TrackingConnection::~TrackingConnection() {
@@ -69,13 +85,13 @@ void TrackingConnection::connect() {
 
 void TrackingConnection::on_connected() {
     state_ = State::handshaking;
-    hello_answered_ = false;
+    handshake_answered_ = 0;
     bufferevent_set_timeouts(bev_, nullptr, nullptr);
     if (endpoint_.address.family() != AF_UNIX) {
         const int one = 1;
         setsockopt(bufferevent_getfd(bev_), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    bufferevent_write(bev_, kHandshake.data(), kHandshake.size());
+    bufferevent_write(bev_, handshake_.data(), handshake_.size());
     // A stopped server still accepts connections (the kernel does it), so only an answer counts.
     arm_deadline(monotonic_ms() + endpoint_.timeout_ms);
 }
@@ -153,20 +169,21 @@ void TrackingConnection::on_push() {
     }
 }
 
-// False when the server cannot track (HELLO or CLIENT TRACKING refused, as by a Redis older
-// than 6): the connection is dropped quietly and tried again later.
+// False when the server refused a step (a Redis older than 6 cannot track; a wrong password or
+// database is refused): the connection is dropped and tried again later.
 bool TrackingConnection::on_handshake_reply() {
     const Resp3Value& reply = framer_.values()[0];
-    const bool accepted = hello_answered_ ? reply.type == Resp3Type::simple_string && reply.text == "OK"
-                                          : reply.type == Resp3Type::map;
+    const bool accepted = handshake_answered_ == 0
+                              ? reply.type == Resp3Type::map
+                              : reply.type == Resp3Type::simple_string && reply.text == "OK";
     if (!accepted) {
-        fail(error_text("connection closed: client-side caching refused"));
+        const bool error = reply.type == Resp3Type::simple_error || reply.type == Resp3Type::blob_error;
+        const std::string& step = handshake_steps_[handshake_answered_];
+        fail(error_text("connection closed: refused " + step +
+                        (error ? ": " + std::string(reply.text) : std::string(": unexpected reply type"))));
         return false;
     }
-    if (!hello_answered_) {
-        hello_answered_ = true;
-        return true;
-    }
+    if (++handshake_answered_ < handshake_steps_.size()) return true;
     state_ = State::ready;
     retry_delay_ms_ = kFirstRetryDelayMs;
     evtimer_del(deadline_timer_);

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "backends/backend_connection.h"
 #include "backends/reply_sink.h"
@@ -52,8 +53,9 @@ public:
     TrackingConnection(const TrackingConnection&) = delete;
     TrackingConnection& operator=(const TrackingConnection&) = delete;
 
-    // Connected, and HELLO 3 and CLIENT TRACKING ON both answered successfully. A server that
-    // refuses either (older than Redis 6) never gets here; it is retried, backing off.
+    // Connected, and HELLO 3 (with AUTH when the endpoint has a password), SELECT (when it has
+    // a database) and CLIENT TRACKING ON all answered successfully. A server that refuses any
+    // (older than Redis 6, or a wrong password) never gets here; it is retried, backing off.
     bool ready() const { return state_ == State::ready; }
     // Sends GET key; false (and nothing sent) unless ready(). The reply reaches the sink exactly
     // once, then sink->release():
@@ -69,7 +71,7 @@ private:
     enum class State {
         down,         // waiting to reconnect
         connecting,
-        handshaking,  // HELLO 3 and CLIENT TRACKING ON sent, not both answered
+        handshaking,  // the handshake sent, not all of it answered
         ready,
     };
 
@@ -79,6 +81,7 @@ private:
         uint64_t deadline_ms;
     };
 
+    void prepare_handshake();
     void connect();
     void on_connected();
     void on_read();
@@ -107,7 +110,9 @@ private:
     event* retry_timer_;
     evbuffer* converted_;    // a reply rewritten for the sink
     State state_ = State::down;
-    bool hello_answered_ = false;
+    std::string handshake_;  // HELLO 3 [AUTH], SELECT, CLIENT TRACKING ON
+    std::vector<std::string> handshake_steps_;  // what each command is called in errors
+    size_t handshake_answered_ = 0;
     Resp3Framer framer_;
     RingQueue<Waiting> waiting_;
     uint32_t retry_delay_ms_;

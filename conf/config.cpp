@@ -36,6 +36,7 @@ ConfigLoad load_config_string(std::string_view text, const std::string& source_n
     }
     Config config;
     config.source = source_name;
+    config.text = text;
     read_document(parsed.table(), config, diagnostics);
     if (diagnostics.empty()) load.config = std::move(config);
     load.errors = diagnostics.take();

@@ -79,6 +79,10 @@ struct PoolConfig {
     ReadPolicy read_policy = ReadPolicy::primary;
     bool miss_failover = false;
     uint32_t item_size_max = 1024 * 1024;  // memcache: the largest value a client may store
+    // Redis only: how every new connection to a server logs in and picks its database.
+    std::string auth_user;      // "" sends AUTH with the password alone
+    std::string auth_password;  // "" sends no AUTH
+    uint32_t db = 0;            // 0 sends no SELECT
     HealthConfig health;
     HotKeyConfig hotkey;
     OnDown on_down = OnDown::failover;
@@ -91,6 +95,13 @@ struct RouteConfig {
     bool operator==(const RouteConfig&) const = default;
 };
 
+// A user a Redis listener accepts with AUTH; a plain password belongs to the user "default".
+struct Credential {
+    std::string user;
+    std::string password;
+    bool operator==(const Credential&) const = default;
+};
+
 // Which memcached keys a memcache listener accepts (see key_rules in conf/README.md).
 enum class KeyRules { strict, memcached };
 
@@ -101,11 +112,13 @@ struct ListenerConfig {
     std::string pool;
     std::vector<RouteConfig> routes;
     KeyRules key_rules = KeyRules::strict;
+    std::vector<Credential> credentials;  // empty: clients need no AUTH
     bool operator==(const ListenerConfig&) const = default;
 };
 
 struct ProxyConfig {
     uint32_t workers = 0;  // 0 in the file is refused; the loader fills in the CPU count when absent
+    std::optional<Address> admin;  // the admin HTTP endpoint (tcp only)
     uint32_t max_client_connections = 10000;
     uint64_t max_request_bytes = 512ull * 1024 * 1024;
     uint32_t drain_timeout_ms = 5000;
@@ -114,12 +127,16 @@ struct ProxyConfig {
 
 struct Config {
     std::string source;  // the file it came from
+    std::string text;    // as it was read, for /config (shown with secrets redacted)
     ProxyConfig proxy;
     std::vector<ListenerConfig> listeners;
     std::vector<PoolConfig> pools;
 
     const PoolConfig* find_pool(std::string_view name) const;
-    bool operator==(const Config&) const = default;
+    // The settings, not how they were written: comments and layout make no difference.
+    bool operator==(const Config& other) const {
+        return source == other.source && proxy == other.proxy && listeners == other.listeners && pools == other.pools;
+    }
 };
 
 struct ConfigError {
@@ -139,6 +156,9 @@ struct ConfigLoad {
 };
 
 ConfigLoad load_config_file(const std::string& path);
+// The config's text as TOML with the value of every secret key ("auth", "password" and the
+// like) replaced by "<redacted>", for showing to operators.
+std::string redacted_config_text(const Config& config);
 // source_name is used in error messages in place of a file name.
 ConfigLoad load_config_string(std::string_view text, const std::string& source_name);
 

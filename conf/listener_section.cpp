@@ -47,6 +47,38 @@ void read_route(const Setting& entry, ListenerConfig& listener) {
     listener.routes.push_back(std::move(route));
 }
 
+// Messages name the user, never the password: the error output ends up in logs.
+void add_credential(const Setting& place, Credential credential, ListenerConfig& listener) {
+    const bool taken = std::any_of(listener.credentials.begin(), listener.credentials.end(),
+                                   [&](const Credential& other) { return other.user == credential.user; });
+    if (taken) {
+        place.error(place.path + ": user '" + credential.user + "' already has a password in this listener");
+        return;
+    }
+    listener.credentials.push_back(std::move(credential));
+}
+
+void refuse_unless_redis(const Setting& setting, const ListenerConfig& listener) {
+    if (listener.protocol != Protocol::redis) {
+        setting.error(setting.path + " applies to redis listeners only: memcached has no AUTH");
+    }
+}
+
+void read_user(const Setting& entry, ListenerConfig& listener) {
+    const std::string_view text = entry.string();
+    const size_t colon = text.find(':');
+    if (colon == std::string_view::npos) {
+        entry.error(entry.path + " must be \"user:password\" (it has no ':')");
+    } else if (colon == 0) {
+        entry.error(entry.path + " has an empty user name before the ':'");
+    } else if (colon + 1 == text.size()) {
+        entry.error(entry.path + ": user '" + std::string(text.substr(0, colon)) + "' has an empty password");
+    } else {
+        add_credential(entry, Credential{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))},
+                       listener);
+    }
+}
+
 const KeySpec<RouteConfig> route_table[] = {
     {.name = "prefix",
      .type = ValueType::string,
@@ -149,6 +181,31 @@ const KeySpec<ListenerConfig> listener_table[] = {
              if (listener.protocol != Protocol::memcache) {
                  rules.error(rules.path + " applies to memcache listeners only");
              }
+         }},
+    {.name = "auth",
+     .type = ValueType::string,
+     .default_value = "(unset)",
+     .help = "redis listeners only: the password of the user \"default\", as Redis's requirepass. Clients "
+             "must AUTH before any other command.",
+     .apply =
+         [](const Setting& auth, ListenerConfig& listener) {
+             refuse_unless_redis(auth, listener);
+             if (auth.string().empty()) {
+                 auth.error(auth.path + " must not be empty; leave it out to let clients in without AUTH");
+                 return;
+             }
+             add_credential(auth, Credential{"default", std::string(auth.string())}, listener);
+         }},
+    {.name = "users",
+     .type = ValueType::string_array,
+     .default_value = "[]",
+     .help = "redis listeners only: more users, each \"user:password\" (the user name ends at the first "
+             "':'), for AUTH user password.",
+     .apply =
+         [](const Setting& users, ListenerConfig& listener) {
+             if (!users.node.as_array()->empty()) refuse_unless_redis(users, listener);
+             users.for_each_element(ValueType::string,
+                                    [&](const Setting& entry, std::size_t) { read_user(entry, listener); });
          }},
 };
 

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "conf/nearest_key.h"
@@ -46,6 +47,12 @@ void read_servers(const Setting& servers, PoolConfig& pool) {
         }
         pool.servers.push_back(std::move(parsed.server));
     });
+}
+
+void refuse_unless_redis(const Setting& setting, const PoolConfig& pool) {
+    if (pool.protocol != Protocol::redis) {
+        setting.error(setting.path + " applies to redis pools only: memcached has no AUTH or SELECT");
+    }
 }
 
 const KeySpec<PoolConfig> pool_table[] = {
@@ -215,6 +222,38 @@ const KeySpec<PoolConfig> pool_table[] = {
                  policy.unknown_name("write policy", names);
              }
          }},
+    {.name = "auth",
+     .type = ValueType::string,
+     .default_value = "(unset)",
+     .help = "redis pools only: the password every new connection to a server sends with AUTH before any "
+             "request; a refusal fails the connection. Any bytes, ':' included.",
+     .apply =
+         [](const Setting& auth, PoolConfig& pool) {
+             refuse_unless_redis(auth, pool);
+             if (auth.string().empty()) auth.error(auth.path + " must not be empty; leave it out to send no AUTH");
+             pool.auth_password = auth.string();
+         }},
+    {.name = "auth_user",
+     .type = ValueType::string,
+     .default_value = "(unset: the default user)",
+     .help = "redis pools only: the ACL user to AUTH as, with auth as its password. Unset: AUTH with the "
+             "password alone (the user \"default\").",
+     .apply =
+         [](const Setting& user, PoolConfig& pool) {
+             refuse_unless_redis(user, pool);
+             if (user.string().empty()) user.error(user.path + " must not be empty");
+             pool.auth_user = user.string();
+         }},
+    {.name = "db",
+     .type = ValueType::integer,
+     .default_value = "0",
+     .help = "redis pools only: the database every new connection to a server selects (SELECT) before any "
+             "request, from 0 to 2147483647; the server refusing it fails the connection.",
+     .apply =
+         [](const Setting& db, PoolConfig& pool) {
+             refuse_unless_redis(db, pool);
+             db.read(pool.db, 0, std::numeric_limits<int32_t>::max());
+         }},
 };
 
 // The distribution is checked by building it, once the servers are known, so its own rules
@@ -259,6 +298,11 @@ void read_pool(const Setting& entry, std::string_view name, Config& config) {
         report_at(entry.context.diagnostics, invalidation->source(),
                   key_path(key_path(entry.path, "hotkey"), "invalidation") +
                       " = \"tracking\" needs a redis pool: memcached has no invalidation messages");
+    }
+    if (const toml::node* user = table.get("auth_user"); user != nullptr && !table.contains("auth")) {
+        report_at(entry.context.diagnostics, user->source(),
+                  key_path(entry.path, "auth_user") + " needs " + key_path(entry.path, "auth") +
+                      ", the user's password");
     }
     config.pools.push_back(std::move(pool));
 }

@@ -1,3 +1,4 @@
+#include "conf/address.h"
 #include "conf/sections.h"
 
 namespace shardproxy::conf {
@@ -12,14 +13,19 @@ const KeySpec<ProxyConfig> proxy_table[] = {
     {.name = "admin",
      .type = ValueType::string,
      .default_value = "(unset)",
-     .help = "Reserved for the admin HTTP endpoint (metrics, stats, health, status page). Not available "
-             "in this version: setting it is an error.",
+     .help = "\"host:port\" of the admin HTTP endpoint: /metrics (Prometheus), /stats (JSON), /healthz, "
+             "/readyz and /config. Unset: no endpoint. Bind it to a loopback or management address: it has "
+             "no authentication.",
      .apply =
-         [](const Setting& admin, ProxyConfig&) {
-             // Refused rather than ignored: an operator who sets it expects an endpoint to scrape.
-             admin.error(admin.path +
-                         ": the admin HTTP endpoint is not available in this version of shardproxy; "
-                         "remove this key");
+         [](const Setting& admin, ProxyConfig& proxy) {
+             AddressParse parsed = parse_address(admin.string());
+             if (!parsed.error.empty()) {
+                 admin.error(admin.path + ": " + parsed.error);
+             } else if (parsed.address.kind != Address::Kind::tcp) {
+                 admin.error(admin.path + ": the admin endpoint listens on TCP only (got a unix socket)");
+             } else {
+                 proxy.admin = std::move(parsed.address);
+             }
          }},
     {.name = "max_client_connections",
      .type = ValueType::integer,

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "proxy/admin_server.h"
 #include "proxy/listen_socket.h"
 #include "proxy/log.h"
 #include "proxy/worker.h"
@@ -30,6 +31,9 @@ bool resolve_backends(const routing::Topology& topology, BackendEndpoints& endpo
             endpoint.protocol = pool.config->protocol == conf::Protocol::memcache
                                     ? backends::BackendProtocol::memcache
                                     : backends::BackendProtocol::redis;
+            endpoint.auth_user = pool.config->auth_user;
+            endpoint.auth_password = pool.config->auth_password;
+            endpoint.db = pool.config->db;
             std::string error;
             if (!backends::resolve_address(server.address, endpoint.address, error)) {
                 log_error("pool " + pool.config->name + ", server " + endpoint.label + ": " + error);
@@ -44,12 +48,14 @@ bool resolve_backends(const routing::Topology& topology, BackendEndpoints& endpo
 struct SignalContext {
     event_base* base;
     std::vector<std::unique_ptr<Worker>>* workers;
+    AdminServer* admin;  // null without [proxy] admin
 };
 
 void on_stop_signal(evutil_socket_t signal, short, void* arg) {
     auto* context = static_cast<SignalContext*>(arg);
     log_info(std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
              ", draining and stopping");
+    if (context->admin != nullptr) context->admin->set_draining();
     for (auto& worker : *context->workers) worker->request_stop();
     event_base_loopbreak(context->base);
 }
@@ -100,13 +106,22 @@ int run_proxy(conf::Config config) {
         }
         stats.hot_keys.push_back(pool.config->hotkey.enabled ? std::make_unique<HotKeyBoard>(worker_count) : nullptr);
     }
+    std::unique_ptr<AdminServer> admin;
+    if (topology->config().proxy.admin) {
+        admin = std::make_unique<AdminServer>(topology->config(), stats);
+        if (!admin->bind(error)) {
+            log_error(error);
+            for (const ListenSocket& socket : sockets) close(socket.fd);
+            return 1;
+        }
+    }
     std::vector<std::unique_ptr<Worker>> workers;
     for (uint32_t i = 0; i < worker_count; ++i) {
         workers.push_back(std::make_unique<Worker>(i, worker_count, topology, endpoints, sockets, stats));
     }
 
     event_base* base = event_base_new();
-    SignalContext context{base, &workers};
+    SignalContext context{base, &workers, admin.get()};
     event* term = evsignal_new(base, SIGTERM, on_stop_signal, &context);
     event* interrupt = evsignal_new(base, SIGINT, on_stop_signal, &context);
     event* hangup = evsignal_new(base, SIGHUP, on_hangup, nullptr);
@@ -115,6 +130,10 @@ int run_proxy(conf::Config config) {
     event_add(hangup, nullptr);
 
     for (auto& worker : workers) worker->start();
+    if (admin) {
+        admin->start();
+        log_info("admin endpoint on " + topology->config().proxy.admin->to_string());
+    }
     for (const auto& listener : listeners) {
         log_info("listening on " + listener.listen.to_string() + " (" + listener.name + ", " +
                  std::string(conf::to_string(listener.protocol)) + ", pool " + listener.pool + ")");
@@ -125,6 +144,7 @@ int run_proxy(conf::Config config) {
     event_base_dispatch(base);
 
     for (auto& worker : workers) worker->join();
+    if (admin) admin->stop();
     workers.clear();
     for (const ListenSocket& socket : sockets) close(socket.fd);
     for (const auto& listener : listeners) {

@@ -81,6 +81,7 @@ constexpr Handling listed_handling[] = {
     {"quit", CommandKind::local},
     {"select", CommandKind::local},
     {"hello", CommandKind::local},
+    {"auth", CommandKind::local},
     {"info", CommandKind::local},
     {"client|setname", CommandKind::local},
     {"client|getname", CommandKind::local},
@@ -108,13 +109,12 @@ constexpr Handling listed_handling[] = {
     {"move", CommandKind::unsupported},
     {"migrate", CommandKind::unsupported},
     // Keyless, so classify() would refuse them anyway; listed because they are refused for a
-    // reason of their own (per-connection state, other databases, credentials to come).
+    // reason of their own (per-connection state, other databases).
     {"multi", CommandKind::unsupported},
     {"exec", CommandKind::unsupported},
     {"discard", CommandKind::unsupported},
     {"unwatch", CommandKind::unsupported},
     {"swapdb", CommandKind::unsupported},
-    {"auth", CommandKind::unsupported},
 };
 
 struct ArgumentCheckEntry {

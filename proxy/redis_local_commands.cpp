@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "conf/auth.h"
 #include "proxy/resp_writer.h"
 #include "proxy/hot_key_stats.h"
 #include "proxy/server_stats.h"
@@ -39,6 +40,32 @@ bool valid_client_name(std::string_view name) {
     return std::all_of(name.begin(), name.end(), [](char c) { return c > ' ' && c <= '~'; });
 }
 
+constexpr std::string_view kWrongPass = "WRONGPASS invalid username-password pair or user is disabled.";
+
+// With no credentials configured the proxy acts as Redis's default user without a password:
+// any password is good for "default", and no other user exists.
+bool authenticate(LocalCommandContext& context, std::string_view user, std::string_view password) {
+    const bool accepted = context.credentials.empty()
+                              ? user == "default"
+                              : conf::credentials_match(context.credentials, user, password);
+    if (accepted) context.authenticated = true;
+    return accepted;
+}
+
+void answer_auth(LocalCommandContext& context, std::span<const std::string_view> args, evbuffer* out) {
+    if (args.size() > 3) {
+        resp::append_error(out, "ERR syntax error");
+    } else if (args.size() == 2 && context.credentials.empty()) {
+        resp::append_error(out,
+                           "ERR AUTH <password> called without any password configured for the default user. "
+                           "Are you sure your configuration is correct?");
+    } else if (!authenticate(context, args.size() == 3 ? args[1] : "default", args.back())) {
+        resp::append_error(out, kWrongPass);
+    } else {
+        resp::append_status(out, "OK");
+    }
+}
+
 void answer_hello(LocalCommandContext& context, std::span<const std::string_view> args, evbuffer* out) {
     size_t next = 1;
     if (args.size() > 1) {
@@ -56,18 +83,30 @@ void answer_hello(LocalCommandContext& context, std::span<const std::string_view
     }
     std::string_view new_name;
     bool rename = false;
+    const std::string_view* login = nullptr;  // the user, followed by the password
     for (size_t i = next; i < args.size(); ++i) {
         const bool has_value = i + 1 < args.size();
         if (equals_ignore_case(args[i], "SETNAME") && has_value) {
             new_name = args[++i];
             rename = true;
         } else if (equals_ignore_case(args[i], "AUTH") && i + 2 < args.size()) {
-            resp::append_error(out, "ERR AUTH is not supported by this shardproxy version");
-            return;
+            login = &args[i + 1];
+            i += 2;
         } else {
             resp::append_error(out, "ERR Syntax error in HELLO option '" + std::string(args[i]) + "'");
             return;
         }
+    }
+    if (login != nullptr && !authenticate(context, login[0], login[1])) {
+        resp::append_error(out, kWrongPass);
+        return;
+    }
+    if (!context.authenticated) {
+        resp::append_error(out,
+                           "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+                           "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+                           "select the RESP protocol version at the same time");
+        return;
     }
     if (rename) {
         if (!valid_client_name(new_name)) {
@@ -252,6 +291,8 @@ LocalOutcome answer_local_command(LocalCommandContext& context, const RedisComma
         }
     } else if (name == "hello") {
         answer_hello(context, args, out);
+    } else if (name == "auth") {
+        answer_auth(context, args, out);
     } else if (name == "info") {
         answer_info(context, args, out);
     } else if (name == "client|setname") {

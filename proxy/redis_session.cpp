@@ -53,7 +53,8 @@ bool is_replicated_write(const RedisCommand& command, const conf::PoolConfig& po
 RedisSession::RedisSession(Worker& worker, const routing::ListenerTopology& listener,
                            evutil_socket_t fd, uint64_t id)
     : ClientSession(worker, listener, fd, id),
-      parser_(worker.topology().config().proxy.max_request_bytes) {}
+      parser_(worker.topology().config().proxy.max_request_bytes),
+      authenticated_(listener.config->credentials.empty()) {}
 
 void RedisSession::process_input() {
     evbuffer* input = input_;
@@ -105,6 +106,12 @@ void RedisSession::append_error(evbuffer* out, std::string_view error) {
 void RedisSession::execute(std::span<const std::string_view> args, const RespRequest& request) {
     const RedisCommand* command =
         find_redis_command(args[0], args.size() > 1 ? args[1] : std::string_view());
+    // Before anything else, so that a client without the password learns nothing, not even
+    // which commands exist.
+    if (!authenticated_ && (command == nullptr || (command->flags & command_flag::no_auth) == 0)) {
+        reply_error(kNoAuthError);
+        return;
+    }
     if (command == nullptr) {
         reply_error(unknown_command_error(args));
         return;
@@ -463,7 +470,7 @@ void RedisSession::fan_out(const RedisCommand& command, std::span<const std::str
 
 void RedisSession::answer_local(const RedisCommand& command, std::span<const std::string_view> args) {
     ReplySlot* slot = push_slot();
-    LocalCommandContext context{worker_, name_, id_};
+    LocalCommandContext context{worker_, name_, id_, listener_.config->credentials, authenticated_};
     if (answer_local_command(context, command, args, slot->reply) == LocalOutcome::close) {
         stop_after_this_request();  // QUIT: requests pipelined after it are not run
     }

@@ -62,6 +62,7 @@ private:
     RespRequestParser parser_;
     size_t bytes_needed_ = 1;
     std::string name_;                // CLIENT SETNAME
+    bool authenticated_;              // AUTH passed, or the listener needs none
     evbuffer* forward_to_ = nullptr;  // set by execute when the request's bytes go out as is
     std::string_view wire_;           // the request being executed, as the client sent it
 

@@ -258,6 +258,78 @@ servers = ["127.0.0.1:11211"]
 )") == "test.toml:5:13: listener[0].key_rules: unknown key rule 'memcache'; did you mean 'memcached'?\n");
 }
 
+TEST_CASE("listener passwords are for redis listeners, and never echoed in messages") {
+    CHECK(problems(R"([[listener]]
+listen = "127.0.0.1:6380"
+pool = "main"
+auth = "s3cret"
+users = ["alice:pw:with:colons", "bob:pw2"]
+
+[pool.main]
+servers = ["127.0.0.1:7001"]
+)") == "");
+    CHECK(problems(R"([[listener]]
+listen = "127.0.0.1:11311"
+protocol = "memcache"
+pool = "mc"
+auth = "s3cret"
+users = ["alice:pw1"]
+
+[pool.mc]
+protocol = "memcache"
+servers = ["127.0.0.1:11211"]
+)") ==
+          "test.toml:5:8: listener[0].auth applies to redis listeners only: memcached has no AUTH\n"
+          "test.toml:6:9: listener[0].users applies to redis listeners only: memcached has no AUTH\n");
+    CHECK(problems(R"([[listener]]
+listen = "127.0.0.1:6380"
+pool = "main"
+auth = ""
+users = ["alice", ":pw", "bob:", "carol:pw1", "carol:pw2"]
+
+[pool.main]
+servers = ["127.0.0.1:7001"]
+)") == "test.toml:4:8: listener[0].auth must not be empty; leave it out to let clients in without AUTH\n"
+       "test.toml:5:10: listener[0].users[0] must be \"user:password\" (it has no ':')\n"
+       "test.toml:5:19: listener[0].users[1] has an empty user name before the ':'\n"
+       "test.toml:5:26: listener[0].users[2]: user 'bob' has an empty password\n"
+       "test.toml:5:47: listener[0].users[4]: user 'carol' already has a password in this listener\n");
+    CHECK(problems(R"([[listener]]
+listen = "127.0.0.1:6380"
+pool = "main"
+auth = "s3cret"
+users = ["default:other"]
+
+[pool.main]
+servers = ["127.0.0.1:7001"]
+)") == "test.toml:5:10: listener[0].users[0]: user 'default' already has a password in this listener\n");
+}
+
+TEST_CASE("a pool's auth, auth_user and db are for redis pools, and auth_user needs auth") {
+    CHECK(problems(std::string(minimal_config) + "auth = \"pw:with:colons\"\nauth_user = \"proxy\"\ndb = 3\n") == "");
+    CHECK(problems(std::string(minimal_config) + "auth_user = \"proxy\"\ndb = -1\n") ==
+          "test.toml:7:13: pool.main.auth_user needs pool.main.auth, the user's password\n"
+          "test.toml:8:6: pool.main.db must be from 0 to 2147483647 (got -1)\n");
+    CHECK(problems(std::string(minimal_config) + "auth = \"\"\ndb = 2147483648\n") ==
+          "test.toml:7:8: pool.main.auth must not be empty; leave it out to send no AUTH\n"
+          "test.toml:8:6: pool.main.db must be from 0 to 2147483647 (got 2147483648)\n");
+    CHECK(problems(R"([[listener]]
+listen = "127.0.0.1:11311"
+protocol = "memcache"
+pool = "mc"
+
+[pool.mc]
+protocol = "memcache"
+servers = ["127.0.0.1:11211"]
+auth = "pw"
+auth_user = "proxy"
+db = 1
+)") ==
+          "test.toml:9:8: pool.mc.auth applies to redis pools only: memcached has no AUTH or SELECT\n"
+          "test.toml:10:13: pool.mc.auth_user applies to redis pools only: memcached has no AUTH or SELECT\n"
+          "test.toml:11:6: pool.mc.db applies to redis pools only: memcached has no AUTH or SELECT\n");
+}
+
 TEST_CASE("an unknown protocol gets the nearest protocol name") {
     CHECK(problems(std::string(minimal_config) + "protocol = \"memcached\"\n") ==
           "test.toml:7:12: pool.main.protocol: unknown protocol 'memcached'; did you mean 'memcache'?\n");
@@ -344,11 +416,10 @@ invalidation = "tracking"
        "invalidation messages\n");
 }
 
-TEST_CASE("the admin key is refused because the admin endpoint is not built yet") {
-    CHECK(
-        problems("[proxy]\nadmin = \"127.0.0.1:9901\"\n" + std::string(minimal_config)) ==
-        "test.toml:2:9: proxy.admin: the admin HTTP endpoint is not available in this version of shardproxy; "
-        "remove this key\n");
+TEST_CASE("the admin endpoint takes a TCP address") {
+    CHECK(problems("[proxy]\nadmin = \"127.0.0.1:9901\"\n" + std::string(minimal_config)).empty());
+    CHECK(problems("[proxy]\nadmin = \"unix:/run/shardproxy/admin.sock\"\n" + std::string(minimal_config)) ==
+          "test.toml:2:9: proxy.admin: the admin endpoint listens on TCP only (got a unix socket)\n");
 }
 
 TEST_CASE("missing required keys are reported at their table") {
@@ -383,7 +454,7 @@ servers = ["127.0.0.1:7001"]
 TEST_CASE("every problem in a file is reported at once, in file order") {
     CHECK(problems(R"([proxy]
 workers = 0
-admin = "127.0.0.1:9901"
+admin = "127.0.0.1"
 
 [[listener]]
 listen = "localhost"
@@ -394,8 +465,7 @@ servers = ["127.0.0.1:7001:x"]
 hsah = "md5"
 timeout_ms = "400"
 )") == "test.toml:2:11: proxy.workers must be from 1 to 1024 (got 0)\n"
-       "test.toml:3:9: proxy.admin: the admin HTTP endpoint is not available in this version of shardproxy; "
-       "remove this key\n"
+       "test.toml:3:9: proxy.admin: '127.0.0.1' has no port; expected host:port, [IPv6]:port or unix:/path\n"
        "test.toml:6:10: listener[0].listen: 'localhost' has no port; expected host:port, [IPv6]:port or "
        "unix:/path\n"
        "test.toml:7:8: listener[0].pool: no pool named 'mian' is defined; did you mean 'main'?\n"

@@ -325,7 +325,7 @@ TEST_CASE("prepare_command reuses key_indices and leaves error untouched on succ
 }
 
 TEST_CASE("commands the session answers itself are local") {
-    for (std::string_view name : {"ping", "echo", "quit", "select", "hello", "info", "command"}) {
+    for (std::string_view name : {"ping", "echo", "quit", "select", "hello", "info", "command", "auth"}) {
         CHECK_MESSAGE(kind_of(name) == CommandKind::local, name);
     }
     CHECK(kind_of("COMMAND", "COUNT") == CommandKind::local);
@@ -382,7 +382,7 @@ TEST_CASE("blocking, pub/sub, transaction and keyless server commands are unsupp
     for (std::string_view name :
          {"blpop", "brpop", "blmove", "brpoplpush", "blmpop", "bzpopmin", "bzmpop", "wait",
           "subscribe", "psubscribe", "publish", "spublish", "ssubscribe", "multi", "exec",
-          "discard", "watch", "unwatch", "migrate", "move", "swapdb", "auth", "keys", "scan",
+          "discard", "watch", "unwatch", "migrate", "move", "swapdb", "keys", "scan",
           "randomkey", "shutdown", "monitor", "debug", "time", "lastsave", "save", "bgsave"}) {
         CHECK_MESSAGE(kind_of(name) == CommandKind::unsupported, name);
     }

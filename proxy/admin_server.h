@@ -1,0 +1,48 @@
+#pragma once
+// The admin HTTP endpoint ([proxy] admin), on a thread and event base of its own so that a slow
+// scraper never delays a worker: /metrics (Prometheus), /stats (JSON), /healthz, /readyz and
+// /config (the running config, secrets redacted). It reads the workers' counters, never locks
+// them (admin_stats.h).
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "conf/config.h"
+#include "proxy/proxy_stats.h"
+
+namespace shardproxy::proxy {
+
+class AdminServer {
+public:
+    AdminServer(const conf::Config& config, const ProxyStats& stats);
+    ~AdminServer();
+    AdminServer(const AdminServer&) = delete;
+    AdminServer& operator=(const AdminServer&) = delete;
+
+    // Binds the configured address; false with `error` set when it cannot.
+    bool bind(std::string& error);
+    void start();  // serves on a new thread
+    // Any thread: /readyz answers 503 from now on, so that load balancers stop sending clients.
+    void set_draining() { draining_.store(true, std::memory_order_relaxed); }
+    // Any thread: stops serving and joins the thread.
+    void stop();
+
+private:
+    void handle(evhttp_request* request);
+    static void handle_cb(evhttp_request* request, void* self);
+    static void stop_cb(evutil_socket_t, short, void* self);
+
+    const conf::Config& config_;
+    const ProxyStats& stats_;
+    event_base* base_;
+    evhttp* http_;
+    int stop_fd_;
+    event* stop_event_;
+    std::atomic<bool> draining_{false};
+    std::thread thread_;
+};
+
+}  // namespace shardproxy::proxy
