@@ -116,12 +116,17 @@ struct ListenerConfig {
     bool operator==(const ListenerConfig&) const = default;
 };
 
+// Which log lines are written (see log_level in conf/README.md).
+enum class LogLevel { info, warning, error };
+
 struct ProxyConfig {
     uint32_t workers = 0;  // 0 in the file is refused; the loader fills in the CPU count when absent
     std::optional<Address> admin;  // the admin HTTP endpoint (tcp only)
     uint32_t max_client_connections = 10000;
     uint64_t max_request_bytes = 512ull * 1024 * 1024;
     uint32_t drain_timeout_ms = 5000;
+    LogLevel log_level = LogLevel::info;
+    std::string log_file;  // "" logs to stderr
     bool operator==(const ProxyConfig&) const = default;
 };
 

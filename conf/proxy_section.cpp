@@ -48,6 +48,36 @@ const KeySpec<ProxyConfig> proxy_table[] = {
              "anyway, in milliseconds; 0 exits at once.",
      .apply = [](const Setting& timeout,
                  ProxyConfig& proxy) { timeout.read_at_least(proxy.drain_timeout_ms, 0); }},
+    {.name = "log_level",
+     .type = ValueType::string,
+     .default_value = "\"info\"",
+     .help = "The least severe log lines written: \"info\" (everything), \"warning\" or \"error\".",
+     .apply =
+         [](const Setting& level, ProxyConfig& proxy) {
+             static constexpr std::string_view names[] = {"info", "warning", "error"};
+             if (level.string() == "info") {
+                 proxy.log_level = LogLevel::info;
+             } else if (level.string() == "warning") {
+                 proxy.log_level = LogLevel::warning;
+             } else if (level.string() == "error") {
+                 proxy.log_level = LogLevel::error;
+             } else {
+                 level.unknown_name("log level", names);
+             }
+         }},
+    {.name = "log_file",
+     .type = ValueType::string,
+     .default_value = "(unset: stderr)",
+     .help = "Append log lines to this file instead of stderr. SIGUSR1 reopens it under the same name, for "
+             "logrotate (no copytruncate needed).",
+     .apply =
+         [](const Setting& file, ProxyConfig& proxy) {
+             if (file.string().empty()) {
+                 file.error(file.path + " must not be empty; leave it out to log to stderr");
+             } else {
+                 proxy.log_file = file.string();
+             }
+         }},
 };
 
 }  // namespace

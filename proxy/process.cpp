@@ -60,6 +60,27 @@ void on_stop_signal(evutil_socket_t signal, short, void* arg) {
     event_base_loopbreak(context->base);
 }
 
+void on_reopen_log(evutil_socket_t, short, void*) {
+    std::string error;
+    if (reopen_log(error)) {
+        log_info("SIGUSR1 received: log reopened");
+    } else {
+        log_error(error + "; still writing to the old file");
+    }
+}
+
+LogLevel log_level(conf::LogLevel level) {
+    switch (level) {
+    case conf::LogLevel::warning:
+        return LogLevel::warning;
+    case conf::LogLevel::error:
+        return LogLevel::error;
+    case conf::LogLevel::info:
+        break;
+    }
+    return LogLevel::info;
+}
+
 void on_hangup(evutil_socket_t, short, void*) {
     log_warning("SIGHUP received: configuration reload is not available in this version; "
                 "still serving the loaded configuration");
@@ -76,6 +97,10 @@ int run_proxy(conf::Config config) {
     mallopt(M_TRIM_THRESHOLD, kKeptFreeHeapBytes);
 
     std::string error;
+    if (!configure_log(log_level(config.proxy.log_level), config.proxy.log_file, error)) {
+        log_error(error);
+        return 1;
+    }
     auto topology = routing::Topology::build(std::move(config), error);
     if (!topology) {
         log_error(error);
@@ -125,6 +150,8 @@ int run_proxy(conf::Config config) {
     event* term = evsignal_new(base, SIGTERM, on_stop_signal, &context);
     event* interrupt = evsignal_new(base, SIGINT, on_stop_signal, &context);
     event* hangup = evsignal_new(base, SIGHUP, on_hangup, nullptr);
+    event* reopen = evsignal_new(base, SIGUSR1, on_reopen_log, nullptr);
+    event_add(reopen, nullptr);
     event_add(term, nullptr);
     event_add(interrupt, nullptr);
     event_add(hangup, nullptr);
@@ -153,6 +180,7 @@ int run_proxy(conf::Config config) {
     event_free(term);
     event_free(interrupt);
     event_free(hangup);
+    event_free(reopen);
     event_base_free(base);
     log_info("stopped");
     return 0;

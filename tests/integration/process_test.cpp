@@ -8,6 +8,7 @@
 
 #include <array>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <thread>
 
@@ -136,4 +137,46 @@ TEST_CASE("SIGTERM finishes in-flight requests and exits 0") {
     freeReplyObject(reply);
     CHECK(proxy.process().stop(5000) == 0);
     CHECK(proxy.log().find("stopped") != std::string::npos);
+}
+
+TEST_CASE("log_file takes the log lines, log_level drops the lesser ones, SIGUSR1 reopens the file") {
+    RedisServer redis;
+    TempDir dir;
+    const std::string log = dir.file("shardproxy.log");
+    auto file_text = [](const std::string& path) {
+        std::string text;
+        if (FILE* file = std::fopen(path.c_str(), "r")) {
+            char buffer[4096];
+            for (size_t n; (n = std::fread(buffer, 1, sizeof(buffer), file)) > 0;) text.append(buffer, n);
+            std::fclose(file);
+        }
+        return text;
+    };
+    auto wait_for = [&](const std::string& path, const std::string& text) {
+        for (int i = 0; i < 100 && file_text(path).find(text) == std::string::npos; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return file_text(path).find(text) != std::string::npos;
+    };
+    {
+        ShardProxy proxy("[proxy]\nworkers = 1\nlog_file = \"" + log + "\"\n[[listener]]\nlisten = \"127.0.0.1:@PORT@\"\n"
+                         "pool = \"main\"\n[pool.main]\nservers = [\"" + redis.address() + "\"]\n");
+        REQUIRE(wait_for(log, "INFO shardproxy " SHARDPROXY_VERSION " running"));
+        CHECK(proxy.log().find("running") == std::string::npos);  // not on stderr
+        // What logrotate does: move the file away, then signal.
+        REQUIRE(std::rename(log.c_str(), (log + ".1").c_str()) == 0);
+        kill(proxy.process().pid(), SIGUSR1);
+        REQUIRE(wait_for(log, "SIGUSR1 received"));
+        kill(proxy.process().pid(), SIGHUP);
+        CHECK(wait_for(log, "WARN SIGHUP received"));
+        CHECK(file_text(log + ".1").find("SIGHUP") == std::string::npos);
+        CHECK(file_text(log).find(" running with ") == std::string::npos);
+    }
+    const std::string quiet = dir.file("quiet.log");
+    ShardProxy proxy("[proxy]\nworkers = 1\nlog_level = \"warning\"\nlog_file = \"" + quiet + "\"\n[[listener]]\n"
+                     "listen = \"127.0.0.1:@PORT@\"\npool = \"main\"\n[pool.main]\nservers = [\"" + redis.address() +
+                     "\"]\n");
+    kill(proxy.process().pid(), SIGHUP);
+    CHECK(wait_for(quiet, "WARN SIGHUP received"));
+    CHECK(file_text(quiet).find("INFO") == std::string::npos);
 }
