@@ -112,6 +112,7 @@ struct ListenerConfig {
     std::string pool;
     std::vector<RouteConfig> routes;
     KeyRules key_rules = KeyRules::strict;
+    std::optional<uint32_t> unix_mode;  // permissions of a unix socket; unset: as the umask leaves them
     std::vector<Credential> credentials;  // empty: clients need no AUTH
     bool operator==(const ListenerConfig&) const = default;
 };

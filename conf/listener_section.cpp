@@ -162,6 +162,27 @@ const KeySpec<ListenerConfig> listener_table[] = {
              routes.for_each_element(ValueType::table,
                                      [&](const Setting& entry, std::size_t) { read_route(entry, listener); });
          }},
+    {.name = "unix_mode",
+     .type = ValueType::string,
+     .default_value = "(unset: as the umask leaves it)",
+     .help = "unix socket listeners only: the socket's permissions, in octal as chmod takes them, e.g. "
+             "\"0660\" to let the group connect. Connecting needs write permission.",
+     .apply =
+         [](const Setting& mode, ListenerConfig& listener) {
+             const std::string_view text = mode.string();
+             uint32_t bits = 0;
+             const bool octal = !text.empty() && text.size() <= 4 &&
+                                text.find_first_not_of("01234567") == std::string_view::npos;
+             for (const char digit : text) bits = bits * 8 + static_cast<uint32_t>(digit - '0');
+             if (!octal || bits > 0777) {
+                 mode.error(mode.path + " must be octal permissions from \"0000\" to \"0777\", like \"0660\" (got \"" +
+                            std::string(text) + "\")");
+             } else if (listener.listen.kind != Address::Kind::unix_socket) {
+                 mode.error(mode.path + " applies to unix socket listeners only");
+             } else {
+                 listener.unix_mode = bits;
+             }
+         }},
     {.name = "key_rules",
      .type = ValueType::string,
      .default_value = "\"strict\"",

@@ -1,6 +1,7 @@
 #include "proxy/listen_socket.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -24,7 +25,8 @@ bool someone_listens_on(const backends::SocketAddress& address) {
 
 }  // namespace
 
-evutil_socket_t open_listen_socket(const conf::Address& address, std::string& error) {
+evutil_socket_t open_listen_socket(const conf::Address& address, std::optional<uint32_t> unix_mode,
+                                   std::string& error) {
     backends::SocketAddress resolved;
     if (!backends::resolve_address(address, resolved, error)) return -1;
     const std::string where = address.to_string();
@@ -45,6 +47,11 @@ evutil_socket_t open_listen_socket(const conf::Address& address, std::string& er
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, resolved.get(), resolved.length) != 0 || listen(fd, kBacklog) != 0) {
         error = "cannot listen on " + where + ": " + std::strerror(errno);
+        close(fd);
+        return -1;
+    }
+    if (unix_mode && chmod(address.path.c_str(), static_cast<mode_t>(*unix_mode)) != 0) {
+        error = "cannot set the permissions of " + where + ": " + std::strerror(errno);
         close(fd);
         return -1;
     }

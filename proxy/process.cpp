@@ -112,7 +112,7 @@ int run_proxy(conf::Config config) {
     std::vector<ListenSocket> sockets;
     const auto& listeners = topology->config().listeners;
     for (uint32_t i = 0; i < listeners.size(); ++i) {
-        const evutil_socket_t fd = open_listen_socket(listeners[i].listen, error);
+        const evutil_socket_t fd = open_listen_socket(listeners[i].listen, listeners[i].unix_mode, error);
         if (fd < 0) {
             log_error("listener " + listeners[i].name + ": " + error);
             for (const ListenSocket& socket : sockets) close(socket.fd);

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -77,8 +78,11 @@ TEST_CASE("a unix socket listener serves clients") {
     const std::string socket_path = dir.file("proxy.sock");
     ShardProxy proxy("[proxy]\nworkers = 1\n[[listener]]\nname = \"tcp\"\nlisten = \"127.0.0.1:@PORT@\"\n"
                      "protocol = \"redis\"\npool = \"main\"\n[[listener]]\nname = \"local\"\n"
-                     "listen = \"unix:" + socket_path + "\"\nprotocol = \"redis\"\npool = \"main\"\n" +
-                     pool_config(server));
+                     "listen = \"unix:" + socket_path + "\"\nunix_mode = \"0660\"\nprotocol = \"redis\"\n"
+                     "pool = \"main\"\n" + pool_config(server));
+    struct stat info{};
+    REQUIRE(stat(socket_path.c_str(), &info) == 0);
+    CHECK((info.st_mode & 0777) == 0660);
     redisContext* context = redisConnectUnix(socket_path.c_str());
     REQUIRE(context != nullptr);
     REQUIRE(context->err == 0);

@@ -416,6 +416,31 @@ invalidation = "tracking"
        "invalidation messages\n");
 }
 
+TEST_CASE("unix_mode is octal permissions, for unix socket listeners") {
+    CHECK(problems(R"([[listener]]
+listen = "unix:/run/shardproxy/proxy.sock"
+unix_mode = "0660"
+pool = "main"
+[pool.main]
+servers = ["127.0.0.1:7001"]
+)").empty());
+    CHECK(problems(R"([[listener]]
+listen = "unix:/run/shardproxy/proxy.sock"
+unix_mode = "rw-rw----"
+pool = "main"
+[pool.main]
+servers = ["127.0.0.1:7001"]
+)") == "test.toml:3:13: listener[0].unix_mode must be octal permissions from \"0000\" to \"0777\", like "
+       "\"0660\" (got \"rw-rw----\")\n");
+    CHECK(problems(R"([[listener]]
+listen = "127.0.0.1:6380"
+unix_mode = "0660"
+pool = "main"
+[pool.main]
+servers = ["127.0.0.1:7001"]
+)") == "test.toml:3:13: listener[0].unix_mode applies to unix socket listeners only\n");
+}
+
 TEST_CASE("the admin endpoint takes a TCP address") {
     CHECK(problems("[proxy]\nadmin = \"127.0.0.1:9901\"\n" + std::string(minimal_config)).empty());
     CHECK(problems("[proxy]\nadmin = \"unix:/run/shardproxy/admin.sock\"\n" + std::string(minimal_config)) ==
