@@ -180,6 +180,9 @@ TEST_CASE("log_file takes the log lines, log_level drops the lesser ones, SIGUSR
     ShardProxy proxy("[proxy]\nworkers = 1\nlog_level = \"warning\"\nlog_file = \"" + quiet + "\"\n[[listener]]\n"
                      "listen = \"127.0.0.1:@PORT@\"\npool = \"main\"\n[pool.main]\nservers = [\"" + redis.address() +
                      "\"]\n");
+    // Answering means the workers run, so the signal handlers are in place.
+    Client client(proxy.port());
+    REQUIRE(describe(client.command({"PING"}).get()) == "status:PONG");
     kill(proxy.process().pid(), SIGHUP);
     CHECK(wait_for(quiet, "WARN SIGHUP received"));
     CHECK(file_text(quiet).find("INFO") == std::string::npos);
