@@ -90,6 +90,10 @@ void on_hangup(evutil_socket_t, short, void*) {
 
 int run_proxy(conf::Config config) {
     signal(SIGPIPE, SIG_IGN);
+    // Until the event loop handles them, reload and log-reopen requests (systemd's ExecReload,
+    // logrotate) must not kill a proxy that is still starting, as their default action would.
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGUSR1, SIG_IGN);
     // libevent allocates and frees a buffer chunk for nearly every read and write. With glibc's
     // default trim threshold, freeing them often shrinks a worker's heap (madvise) only for the
     // next read to fault the same pages back in: measured at up to half the proxy's CPU time at
