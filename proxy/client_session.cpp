@@ -47,6 +47,27 @@ ClientSession::~ClientSession() {
     bufferevent_free(bev_);
 }
 
+void ClientSession::process_input() {
+    const size_t available = evbuffer_get_length(input_);
+    if (available < bytes_needed_) return;
+    // Every complete request is parsed in place (pullup is free when the data is one chunk
+    // already). Request bytes stay in the input buffer until they leave in runs: consecutive
+    // requests forwarded unchanged to the same backend move in one call, which keeps the
+    // per-request cost of a pipeline low.
+    const char* data = reinterpret_cast<const char*>(evbuffer_pullup(input_, -1));
+    size_t parsed = 0;
+    while (accepting_requests()) {
+        const std::string_view unparsed(data + parsed, available - parsed);
+        if (unparsed.empty() || unparsed.size() < bytes_needed_) break;
+        const Handled handled = handle_next(unparsed);
+        if (handled.kind == Handled::Kind::need_more) break;
+        if (handled.kind == Handled::Kind::closed) return;
+        parsed += handled.bytes;
+        update_flow_control();
+    }
+    flush_input_run();
+}
+
 void ClientSession::extend_input_run(evbuffer* target, size_t bytes) {
     if (target != input_run_.target) flush_input_run();
     input_run_.target = target;

@@ -60,8 +60,19 @@ public:
     void stop_reading();
 
 protected:
-    // Parse and dispatch what input_ holds, as far as flow control allows.
-    virtual void process_input() = 0;
+    // What handling the request at the front of the unparsed input came to.
+    struct Handled {
+        enum class Kind {
+            consumed,   // `bytes` input bytes used up (their fate is in the input run)
+            need_more,  // incomplete: bytes_needed_ says how much input to wait for
+            closed,     // the connection is closing and its input was dropped
+        };
+        Kind kind;
+        size_t bytes = 0;
+    };
+    // Parses and dispatches one request at the start of `unparsed` (at least bytes_needed_
+    // bytes, never empty).
+    virtual Handled handle_next(std::string_view unparsed) = 0;
     // `error` is a protocol error line body, as backends word it ("ERR ...", "SERVER_ERROR ...").
     virtual void append_error(evbuffer* out, std::string_view error) = 0;
 
@@ -104,9 +115,12 @@ protected:
     const routing::ListenerTopology& listener_;
     evbuffer* input_;  // what the client sent and the parser has not used up
     uint64_t id_;
+    size_t bytes_needed_ = 1;  // input below this cannot make a request complete
 
 private:
     void run_input();
+    // Parses and dispatches what input_ holds, as far as flow control allows.
+    void process_input();
     // The slot's reply leaves for the client: its writes count as answered.
     void retire(ReplySlot* slot);
     evbuffer* output() const { return bufferevent_get_output(bev_); }

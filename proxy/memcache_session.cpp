@@ -109,54 +109,42 @@ MemcacheSession::MemcacheSession(Worker& worker, const routing::ListenerTopology
               worker.topology().config().proxy.max_request_bytes,
               listener.config->key_rules == conf::KeyRules::memcached) {}
 
-void MemcacheSession::process_input() {
-    const size_t available = evbuffer_get_length(input_);
-    if (available < bytes_needed_) return;
-    // As for Redis: requests are parsed in place, and their bytes leave the input buffer in
-    // runs, consecutive requests to one backend in one move.
-    const char* data = reinterpret_cast<const char*>(evbuffer_pullup(input_, -1));
-    size_t parsed = 0;
-    while (accepting_requests()) {
-        const std::string_view unparsed(data + parsed, available - parsed);
-        if (unparsed.empty() || unparsed.size() < bytes_needed_) break;
-        MemcacheRequest request;
-        const auto status = parser_.parse(unparsed, request);
-        if (status == MemcacheRequestParser::Status::need_more) {
-            bytes_needed_ = parser_.bytes_needed();
-            break;
-        }
-        bytes_needed_ = 1;
-        if (status != MemcacheRequestParser::Status::request) {
-            // An error, or part of a data block being swallowed: the bytes are dropped.
-            extend_input_run(nullptr, parser_.consumed());
-            parsed += parser_.consumed();
-            if (status == MemcacheRequestParser::Status::discard) continue;
+ClientSession::Handled MemcacheSession::handle_next(std::string_view unparsed) {
+    MemcacheRequest request;
+    const auto status = parser_.parse(unparsed, request);
+    if (status == MemcacheRequestParser::Status::need_more) {
+        bytes_needed_ = parser_.bytes_needed();
+        return {Handled::Kind::need_more};
+    }
+    bytes_needed_ = 1;
+    if (status != MemcacheRequestParser::Status::request) {
+        // An error, or part of a data block being swallowed: the bytes are dropped.
+        extend_input_run(nullptr, parser_.consumed());
+        if (status == MemcacheRequestParser::Status::error) {
             if (!parser_.error_reply().empty()) reply_line(parser_.error_reply());
             if (parser_.must_close()) {
                 flush_input_run();
                 evbuffer_drain(input_, evbuffer_get_length(input_));
                 close_when_flushed();
-                return;
+                return {Handled::Kind::closed};
             }
-            continue;
         }
-        forward_to_ = nullptr;
-        line_rewritten_ = false;
-        worker_.stats().bump_commands();
-        wire_ = unparsed.substr(0, request.wire_bytes);
-        if (worker_.any_hot_keys()) guard_writes(request);
-        execute(request);
-        end_unclaimed_guards();
-        if (line_rewritten_) {
-            extend_input_run(nullptr, request.line_bytes);
-            if (request.data_bytes > 0) extend_input_run(forward_to_, request.data_bytes);
-        } else {
-            extend_input_run(forward_to_, request.wire_bytes);
-        }
-        parsed += request.wire_bytes;
-        update_flow_control();
+        return {Handled::Kind::consumed, parser_.consumed()};
     }
-    flush_input_run();
+    forward_to_ = nullptr;
+    line_rewritten_ = false;
+    worker_.stats().bump_commands();
+    wire_ = unparsed.substr(0, request.wire_bytes);
+    if (worker_.any_hot_keys()) guard_writes(request);
+    execute(request);
+    end_unclaimed_guards();
+    if (line_rewritten_) {
+        extend_input_run(nullptr, request.line_bytes);
+        if (request.data_bytes > 0) extend_input_run(forward_to_, request.data_bytes);
+    } else {
+        extend_input_run(forward_to_, request.wire_bytes);
+    }
+    return {Handled::Kind::consumed, request.wire_bytes};
 }
 
 void MemcacheSession::append_error(evbuffer* out, std::string_view error) {

@@ -34,7 +34,7 @@ private:
         bool operator==(const Placement&) const = default;
     };
 
-    void process_input() override;
+    Handled handle_next(std::string_view unparsed) override;
     void append_error(evbuffer* out, std::string_view error) override;
 
     void execute(const MemcacheRequest& request);
@@ -60,7 +60,6 @@ private:
     void reply_local(const MemcacheRequest& request);
 
     MemcacheRequestParser parser_;
-    size_t bytes_needed_ = 1;
     // Set by execute: where the request's bytes go (null: dropped), and whether its command
     // line was already written in rewritten form, so that only the data block is forwarded.
     evbuffer* forward_to_ = nullptr;

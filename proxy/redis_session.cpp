@@ -56,47 +56,32 @@ RedisSession::RedisSession(Worker& worker, const routing::ListenerTopology& list
       parser_(worker.topology().config().proxy.max_request_bytes),
       authenticated_(listener.config->credentials.empty()) {}
 
-void RedisSession::process_input() {
-    evbuffer* input = input_;
-    const size_t available = evbuffer_get_length(input);
-    if (available < bytes_needed_) return;
-    // Every complete request is parsed in place (pullup is free when the data is one chunk
-    // already). Request bytes stay in the input buffer until they leave in runs: consecutive
-    // requests forwarded unchanged to the same backend move in one call, which keeps the
-    // per-request cost of a pipeline low.
-    const char* data = reinterpret_cast<const char*>(evbuffer_pullup(input, -1));
-    size_t parsed = 0;
-    while (accepting_requests()) {
-        const std::string_view unparsed(data + parsed, available - parsed);
-        if (unparsed.empty() || unparsed.size() < bytes_needed_) break;
-        RespRequest request;
-        const auto status = parser_.parse(unparsed, request);
-        if (status == RespRequestParser::Status::need_more) {
-            bytes_needed_ = parser_.bytes_needed();
-            break;
-        }
-        if (status == RespRequestParser::Status::error) {
-            // After a framing error the stream cannot be resynchronised: answer and hang up,
-            // as redis-server does.
-            flush_input_run();
-            evbuffer_drain(input, evbuffer_get_length(input));
-            reply_error("ERR " + parser_.error());
-            close_when_flushed();
-            return;
-        }
-        bytes_needed_ = 1;
-        forward_to_ = nullptr;
-        if (!request.args.empty()) {
-            worker_.stats().bump_commands();
-            wire_ = unparsed.substr(0, request.wire_bytes);
-            execute(request.args, request);
-            end_unclaimed_guards();
-        }
-        extend_input_run(forward_to_, request.wire_bytes);
-        parsed += request.wire_bytes;
-        update_flow_control();
+ClientSession::Handled RedisSession::handle_next(std::string_view unparsed) {
+    RespRequest request;
+    const auto status = parser_.parse(unparsed, request);
+    if (status == RespRequestParser::Status::need_more) {
+        bytes_needed_ = parser_.bytes_needed();
+        return {Handled::Kind::need_more};
     }
-    flush_input_run();
+    if (status == RespRequestParser::Status::error) {
+        // After a framing error the stream cannot be resynchronised: answer and hang up, as
+        // redis-server does.
+        flush_input_run();
+        evbuffer_drain(input_, evbuffer_get_length(input_));
+        reply_error("ERR " + parser_.error());
+        close_when_flushed();
+        return {Handled::Kind::closed};
+    }
+    bytes_needed_ = 1;
+    forward_to_ = nullptr;
+    if (!request.args.empty()) {
+        worker_.stats().bump_commands();
+        wire_ = unparsed.substr(0, request.wire_bytes);
+        execute(request.args, request);
+        end_unclaimed_guards();
+    }
+    extend_input_run(forward_to_, request.wire_bytes);
+    return {Handled::Kind::consumed, request.wire_bytes};
 }
 
 void RedisSession::append_error(evbuffer* out, std::string_view error) {

@@ -35,7 +35,7 @@ private:
         uint32_t group;
     };
 
-    void process_input() override;
+    Handled handle_next(std::string_view unparsed) override;
     void append_error(evbuffer* out, std::string_view error) override;
     void execute(std::span<const std::string_view> args, const RespRequest& request);
     Placement place(std::string_view key);
@@ -60,7 +60,6 @@ private:
     void answer_local(const RedisCommand& command, std::span<const std::string_view> args);
 
     RespRequestParser parser_;
-    size_t bytes_needed_ = 1;
     std::string name_;                // CLIENT SETNAME
     bool authenticated_;              // AUTH passed, or the listener needs none
     evbuffer* forward_to_ = nullptr;  // set by execute when the request's bytes go out as is
