@@ -121,11 +121,17 @@ void ClientSession::retire(ReplySlot* slot) {
     slot->release();
 }
 
-void ClientSession::answer_from_cache(const std::string& reply) {
+bool ClientSession::answer_without_backend(const HotKeys::Read& read) {
+    if (read.kind == HotKeys::Read::Kind::in_flight) {
+        join(*read.pending);
+        return true;
+    }
+    if (read.kind != HotKeys::Read::Kind::cached) return false;
     ReplySlot* slot = push_slot();
-    evbuffer_add(slot->reply, reply.data(), reply.size());
+    evbuffer_add(slot->reply, read.reply->data(), read.reply->size());
     slot->done = true;
     write_completed();
+    return true;
 }
 
 void ClientSession::join(PendingRead& read) { read.join(push_slot()); }

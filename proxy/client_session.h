@@ -28,6 +28,7 @@
 
 #include "backends/reply_sink.h"
 #include "backends/write_batcher.h"
+#include "proxy/hot_keys.h"
 #include "proxy/reply_slot.h"
 
 namespace shardproxy::routing {
@@ -36,8 +37,6 @@ struct ListenerTopology;
 
 namespace shardproxy::proxy {
 
-class HotKeys;
-class PendingRead;
 class Worker;
 
 class ClientSession : public backends::ReplyStream, public backends::WriteBatcher::Writer {
@@ -104,7 +103,9 @@ protected:
     // Writes of this client not answered yet: its reads of hot keys must then follow them to
     // the server rather than use the near cache or another client's read.
     bool writes_unanswered() const { return unanswered_writes_ > 0; }
-    void answer_from_cache(const std::string& reply);
+    // A read of a hot key that needs no backend: answered from the near cache, or joined to an
+    // identical read in flight. False for the other kinds of read.
+    bool answer_without_backend(const HotKeys::Read& read);
     void join(PendingRead& read);
 
     bool accepting_requests() const { return !closing_ && !reading_paused_; }

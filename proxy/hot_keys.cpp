@@ -77,18 +77,22 @@ HotKeys::HotKeys(const conf::PoolConfig& pool, uint32_t worker, uint32_t workers
 // The tracking connections go first: closing them fails their reads, which come back here.
 HotKeys::~HotKeys() { tracking_.clear(); }
 
-HotKeys::Read HotKeys::look_up(std::string_view signature, std::string_view key, bool own_writes_pending) {
-    const uint64_t now = coarse_monotonic_ms();
+bool HotKeys::record(std::string_view key) {
     hash_ = routing::key_hash(key);
-    if (!sketch_.record(key, hash_, now)) return {};
+    now_ms_ = coarse_monotonic_ms();
+    if (!sketch_.record(key, hash_, now_ms_)) return false;
     HotKeyCounters::bump(counters_.hot_reads);
+    return true;
+}
+
+HotKeys::Read HotKeys::look_up(std::string_view signature, std::string_view key, bool own_writes_pending) {
     // On the client's own connection, the normal path follows the client's writes.
     if (own_writes_pending) return {};
     version_ = board_.versions.snapshot(hash_);
     if (!cache_ && !config_.coalesce) return {spreads_ ? Read::Kind::spread : Read::Kind::normal};
     lookup_.assign(signature).append(key);
     if (cache_) {
-        if (const std::string* reply = cache_->find(lookup_, version_, now)) {
+        if (const std::string* reply = cache_->find(lookup_, version_, now_ms_)) {
             HotKeyCounters::bump(counters_.cache_hits);
             return {Read::Kind::cached, reply};
         }

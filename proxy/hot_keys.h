@@ -80,10 +80,13 @@ public:
         const std::string* reply = nullptr;  // cached
         PendingRead* pending = nullptr;      // in_flight
     };
-    // Counts a read of `key` and says what to do with it. `signature` tells apart requests for
-    // the same key whose replies differ ("get\n" and "gets\n", meta flags). A client with
+    // Counts a read of `key`; true when the key is hot. Every read of the pool goes through
+    // here, so it does no more than that.
+    bool record(std::string_view key);
+    // For a hot key just recorded: what to do with the read. `signature` tells apart requests
+    // for the same key whose replies differ ("get\n" and "gets\n", meta flags). A client with
     // writes not answered yet reads behind them (own_writes_pending). A fill must follow as
-    // start_fill(), or not at all, before the next look_up.
+    // start_fill(), or not at all, before the next record.
     Read look_up(std::string_view signature, std::string_view key, bool own_writes_pending);
     // Registers the fill decided by the last look_up; the caller sends it with the result as
     // its sink and joins it.
@@ -124,9 +127,10 @@ private:
     std::vector<std::unique_ptr<PendingRead>> reads_;  // every read ever made, for reuse
     std::vector<PendingRead*> free_reads_;
     uint32_t turn_ = 0;
-    // The last look_up, for start_fill.
-    std::string lookup_;
+    // The last record and look_up, for start_fill.
     uint64_t hash_ = 0;
+    uint64_t now_ms_ = 0;
+    std::string lookup_;
     routing::KeyVersions::Snapshot version_;
 };
 

@@ -203,30 +203,20 @@ void MemcacheSession::guard_writes(const MemcacheRequest& request) {
 // A single-key get or gets, or an mg, of a key in a pool with hot-key handling
 // (proxy/hot_keys.h); false when it takes the normal path.
 bool MemcacheSession::read_hot(HotKeys& hot, uint32_t pool, const MemcacheRequest& request) {
+    const std::string_view key = request.hash_key;
+    if (!hot.record(key)) return false;
     // Replies differ by command and meta flags; a line end cannot occur in either, so it
     // separates them from the key.
     signature_.assign(request.tokens[0]);
     for (size_t t = 2; t < request.tokens.size(); ++t) signature_.append(" ").append(request.tokens[t]);
     signature_ += '\n';
-    const std::string_view key = request.hash_key;
     const HotKeys::Read read = hot.look_up(signature_, key, writes_unanswered());
-    switch (read.kind) {
-    case HotKeys::Read::Kind::normal:
-        return false;
-    case HotKeys::Read::Kind::cached:
-        answer_from_cache(*read.reply);
-        return true;
-    case HotKeys::Read::Kind::in_flight:
-        join(*read.pending);
-        return true;
-    case HotKeys::Read::Kind::spread:
-        worker_.replicas_for(pool, key, replicas_);
-        worker_.order_for_hot_read(pool, id_, hot.next_turn(), replicas_);
-        hot.count_spread();
+    if (read.kind == HotKeys::Read::Kind::normal) return false;
+    if (answer_without_backend(read)) return true;
+    if (read.kind == HotKeys::Read::Kind::spread) {
+        worker_.hot_replicas_for(hot, pool, key, id_, replicas_);
         read_replicas_in_order(pool, request);
         return true;
-    case HotKeys::Read::Kind::fill:
-        break;
     }
     backends::BackendConnection& backend =
         worker_.backend(pool, worker_.hot_read_server(hot, pool, key, id_, replicas_), id_);

@@ -113,6 +113,26 @@ int run_proxy(conf::Config config) {
     BackendEndpoints endpoints;
     if (!resolve_backends(*topology, endpoints)) return 1;
 
+    const uint32_t worker_count = topology->config().proxy.workers;
+    ProxyStats stats;
+    for (uint32_t i = 0; i < worker_count; ++i) stats.workers.push_back(std::make_unique<WorkerStats>());
+    for (const auto& pool : topology->pools()) {
+        auto& counters = stats.servers.emplace_back();
+        for (size_t server = 0; server < pool.config->servers.size(); ++server) {
+            counters.push_back(std::make_unique<backends::ServerCounters>());
+        }
+        stats.hot_keys.push_back(pool.config->hotkey.enabled ? std::make_unique<HotKeyBoard>(worker_count) : nullptr);
+    }
+    // The admin endpoint is bound before the listeners, so that /readyz can be asked as soon
+    // as clients can connect.
+    std::unique_ptr<AdminServer> admin;
+    if (topology->config().proxy.admin) {
+        admin = std::make_unique<AdminServer>(topology->config(), stats);
+        if (!admin->bind(error)) {
+            log_error(error);
+            return 1;
+        }
+    }
     std::vector<ListenSocket> sockets;
     const auto& listeners = topology->config().listeners;
     for (uint32_t i = 0; i < listeners.size(); ++i) {
@@ -125,25 +145,6 @@ int run_proxy(conf::Config config) {
         sockets.push_back(ListenSocket{fd, i});
     }
 
-    const uint32_t worker_count = topology->config().proxy.workers;
-    ProxyStats stats;
-    for (uint32_t i = 0; i < worker_count; ++i) stats.workers.push_back(std::make_unique<WorkerStats>());
-    for (const auto& pool : topology->pools()) {
-        auto& counters = stats.servers.emplace_back();
-        for (size_t server = 0; server < pool.config->servers.size(); ++server) {
-            counters.push_back(std::make_unique<backends::ServerCounters>());
-        }
-        stats.hot_keys.push_back(pool.config->hotkey.enabled ? std::make_unique<HotKeyBoard>(worker_count) : nullptr);
-    }
-    std::unique_ptr<AdminServer> admin;
-    if (topology->config().proxy.admin) {
-        admin = std::make_unique<AdminServer>(topology->config(), stats);
-        if (!admin->bind(error)) {
-            log_error(error);
-            for (const ListenSocket& socket : sockets) close(socket.fd);
-            return 1;
-        }
-    }
     std::vector<std::unique_ptr<Worker>> workers;
     for (uint32_t i = 0; i < worker_count; ++i) {
         workers.push_back(std::make_unique<Worker>(i, worker_count, topology, endpoints, sockets, stats));

@@ -266,24 +266,14 @@ void RedisSession::guard_writes(const RedisCommand& command, std::span<const std
 bool RedisSession::read_hot(HotKeys& hot, uint32_t pool, const RedisCommand& command,
                             std::span<const std::string_view> args) {
     const std::string_view key = args[key_indices_[0]];
+    if (!hot.record(key)) return false;
     const HotKeys::Read read = hot.look_up({}, key, writes_unanswered());
-    switch (read.kind) {
-    case HotKeys::Read::Kind::normal:
-        return false;
-    case HotKeys::Read::Kind::cached:
-        answer_from_cache(*read.reply);
-        return true;
-    case HotKeys::Read::Kind::in_flight:
-        join(*read.pending);
-        return true;
-    case HotKeys::Read::Kind::spread:
-        worker_.replicas_for(pool, key, replicas_);
-        worker_.order_for_hot_read(pool, id_, hot.next_turn(), replicas_);
-        hot.count_spread();
+    if (read.kind == HotKeys::Read::Kind::normal) return false;
+    if (answer_without_backend(read)) return true;
+    if (read.kind == HotKeys::Read::Kind::spread) {
+        worker_.hot_replicas_for(hot, pool, key, id_, replicas_);
         read_with_failover(pool, command, args);
         return true;
-    case HotKeys::Read::Kind::fill:
-        break;
     }
     const uint32_t server = worker_.hot_read_server(hot, pool, key, id_, replicas_);
     if (hot.tracks()) {

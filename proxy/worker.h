@@ -115,10 +115,15 @@ public:
     uint32_t hot_read_server(HotKeys& hot, uint32_t pool, std::string_view key, uint64_t client_id,
                              std::vector<uint32_t>& scratch) {
         if (!hot.spreads()) return read_server_for(pool, key, client_id, scratch);
-        replicas_for(pool, key, scratch);
-        order_for_hot_read(pool, client_id, hot.next_turn(), scratch);
-        hot.count_spread();
+        hot_replicas_for(hot, pool, key, client_id, scratch);
         return scratch.front();
+    }
+    // A hot key's replicas into `out`, in the order its next read tries them (its turn first).
+    void hot_replicas_for(HotKeys& hot, uint32_t pool, std::string_view key, uint64_t client_id,
+                          std::vector<uint32_t>& out) {
+        replicas_for(pool, key, out);
+        order_for_hot_read(pool, client_id, hot.next_turn(), out);
+        hot.count_spread();
     }
     // The pool's hot-key handling in this worker, or null when it has none.
     HotKeys* hot_keys(uint32_t pool) const { return hot_keys_[pool].get(); }

@@ -89,6 +89,19 @@ cleanup() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# redis-server backends (redis_bench.sh, hotkey_bench.sh), with the settings REDIS_SERVER and
+# REDIS_CLI
+
+redis_answers() {  # PORT answers PING
+  [[ $("$REDIS_CLI" -h 127.0.0.1 -p "$1" PING 2>/dev/null) == PONG ]]
+}
+
+launch_redis() {  # PORT: no persistence, logs to stdout
+  exec "$REDIS_SERVER" --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize no --dir "$work" --logfile ''
+}
+
+# ---------------------------------------------------------------------------------------------
 # The shardproxy binary, and what it was built from (decided now: the tree may change meanwhile)
 
 git_at() { git -C "$repo" "$@" 2>/dev/null; }

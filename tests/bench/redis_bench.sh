@@ -85,14 +85,7 @@ start_clock
 # ---------------------------------------------------------------------------------------------
 # The servers (and the hooks bench_lib.sh calls)
 
-ready_probe() {  # PORT answers PING
-  [[ $("$REDIS_CLI" -h 127.0.0.1 -p "$1" PING 2>/dev/null) == PONG ]]
-}
-
-launch_redis() {
-  exec "$REDIS_SERVER" --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
-    --daemonize no --dir "$work" --logfile ''
-}
+ready_probe() { redis_answers "$1"; }
 
 write_nutcracker_conf() {  # PORT
   cat <<EOF
