@@ -10,23 +10,31 @@ namespace shardproxy::backends {
 
 ServerHealth::ServerHealth(event_base* base, const HealthSettings& settings, PoolHealth& pool,
                            ServerCounters& counters)
-    : settings_(settings), pool_(pool), counters_(counters), probe_timer_(evtimer_new(base, probe_cb, this)) {}
+    : settings_(settings), pool_(&pool), counters_(counters), probe_timer_(evtimer_new(base, probe_cb, this)) {}
 
 ServerHealth::~ServerHealth() {
     if (down_) counters_.down_workers.fetch_sub(1, std::memory_order_relaxed);
     event_free(probe_timer_);
 }
 
+void ServerHealth::move_to_pool(PoolHealth& pool) {
+    if (down_) {
+        --pool_->down;
+        ++pool.down;
+    }
+    pool_ = &pool;
+}
+
 void ServerHealth::on_failure(std::string_view reason) {
     ServerCounters::bump(counters_.failures);
     if (down_) return;
     // Past the pool's cap the server stays in service: a network blip must not empty the pool.
-    if (++consecutive_failures_ >= settings_.failure_limit && pool_.down < pool_.max_down) mark_down(reason);
+    if (++consecutive_failures_ >= settings_.failure_limit && pool_->down < pool_->max_down) mark_down(reason);
 }
 
 void ServerHealth::mark_down(std::string_view reason) {
     down_ = true;
-    ++pool_.down;
+    ++pool_->down;
     ServerCounters::bump(counters_.downs);
     counters_.down_workers.fetch_add(1, std::memory_order_relaxed);
     down_reason_ = "is down: " + std::to_string(consecutive_failures_) + " consecutive failures, last: ";
@@ -38,7 +46,7 @@ void ServerHealth::mark_down(std::string_view reason) {
 
 void ServerHealth::mark_up() {
     down_ = false;
-    --pool_.down;
+    --pool_->down;
     consecutive_failures_ = 0;
     counters_.down_workers.fetch_sub(1, std::memory_order_relaxed);
     down_reason_.clear();

@@ -57,6 +57,8 @@ public:
     void set_probe_connection(BackendConnection* connection) { probe_connection_ = connection; }
     // Called after the server is marked down or back up.
     void set_on_change(std::function<void()> on_change) { on_change_ = std::move(on_change); }
+    // A reload kept the server in a pool rebuilt around it: its down state counts there now.
+    void move_to_pool(PoolHealth& pool);
 
     bool down() const { return down_; }
     // While down: why, as the tail of an error ("is down: 3 consecutive failures, last: ...").
@@ -67,6 +69,8 @@ public:
     }
     void on_failure(std::string_view reason);
     void count_refused() { ServerCounters::bump(counters_.refused); }
+    // A read of one of the server's keys went to another replica.
+    void count_failover() { ServerCounters::bump(counters_.failovers); }
 
 private:
     void mark_down(std::string_view reason);
@@ -85,7 +89,7 @@ private:
     static void probe_cb(evutil_socket_t, short, void* self);
 
     HealthSettings settings_;
-    PoolHealth& pool_;
+    PoolHealth* pool_;
     ServerCounters& counters_;
     BackendConnection* probe_connection_ = nullptr;
     std::function<void()> on_change_;

@@ -29,8 +29,8 @@ constexpr std::string_view kText = "text/plain; charset=utf-8";
 
 }  // namespace
 
-AdminServer::AdminServer(const conf::Config& config, const ProxyStats& stats)
-    : config_(config),
+AdminServer::AdminServer(std::shared_ptr<const routing::Topology> topology, const ProxyStats& stats)
+    : topology_(std::move(topology)),
       stats_(stats),
       base_(event_base_new()),
       http_(evhttp_new(base_)),
@@ -38,7 +38,7 @@ AdminServer::AdminServer(const conf::Config& config, const ProxyStats& stats)
     stop_event_ = event_new(base_, stop_fd_, EV_READ, stop_cb, this);
     event_add(stop_event_, nullptr);
     evhttp_set_gencb(http_, handle_cb, this);
-    evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
     // A scrape is small; a request that is not is not a scrape.
     evhttp_set_max_headers_size(http_, 16 * 1024);
     evhttp_set_max_body_size(http_, 16 * 1024);
@@ -54,12 +54,22 @@ AdminServer::~AdminServer() {
 }
 
 bool AdminServer::bind(std::string& error) {
-    const conf::Address& address = *config_.proxy.admin;
+    const conf::Address address = *topology()->config().proxy.admin;
     if (evhttp_bind_socket_with_handle(http_, address.host.c_str(), address.port) == nullptr) {
         error = "admin endpoint " + address.to_string() + ": cannot listen: " + std::strerror(errno);
         return false;
     }
     return true;
+}
+
+void AdminServer::set_topology(std::shared_ptr<const routing::Topology> topology) {
+    const std::lock_guard lock(topology_mutex_);
+    topology_ = std::move(topology);
+}
+
+std::shared_ptr<const routing::Topology> AdminServer::topology() const {
+    const std::lock_guard lock(topology_mutex_);
+    return topology_;
 }
 
 void AdminServer::start() {
@@ -85,24 +95,40 @@ void AdminServer::handle(evhttp_request* request) {
     const evhttp_uri* uri = evhttp_request_get_evhttp_uri(request);
     const char* raw_path = uri != nullptr ? evhttp_uri_get_path(uri) : nullptr;
     const std::string_view path = raw_path != nullptr ? raw_path : "/";
+    // Held for the whole request: a reload meanwhile does not free what it reads.
+    const std::shared_ptr<const routing::Topology> topology = this->topology();
+    const conf::Config& config = topology->config();
+    if (path == "/reload") {
+        if (evhttp_request_get_command(request) != EVHTTP_REQ_POST || !reload_) {
+            reply(request, 405, "Method Not Allowed", kText, "use POST /reload\n");
+            return;
+        }
+        const auto [ok, message] = reload_();
+        reply(request, ok ? HTTP_OK : 422, ok ? "OK" : "Unprocessable Entity", kText, message + "\n");
+        return;
+    }
+    if (evhttp_request_get_command(request) == EVHTTP_REQ_POST) {
+        reply(request, 405, "Method Not Allowed", kText, "only /reload takes POST\n");
+        return;
+    }
     if (path == "/metrics") {
-        reply(request, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8", prometheus_metrics(stats_, config_));
+        reply(request, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8", prometheus_metrics(stats_, config));
     } else if (path == "/stats") {
-        reply(request, HTTP_OK, "OK", "application/json", stats_json(stats_, config_));
+        reply(request, HTTP_OK, "OK", "application/json", stats_json(stats_, config));
     } else if (path == "/healthz") {
         reply(request, HTTP_OK, "OK", kText, "ok\n");
     } else if (path == "/readyz") {
-        const Readiness ready = readiness(stats_, config_, draining_.load(std::memory_order_relaxed));
+        const Readiness ready = readiness(stats_, config, draining_.load(std::memory_order_relaxed));
         if (ready.ready) {
             reply(request, HTTP_OK, "OK", kText, "ready\n");
         } else {
             reply(request, 503, "Service Unavailable", kText, "not ready: " + ready.reason + "\n");
         }
     } else if (path == "/config") {
-        reply(request, HTTP_OK, "OK", "application/toml; charset=utf-8", conf::redacted_config_text(config_));
+        reply(request, HTTP_OK, "OK", "application/toml; charset=utf-8", conf::redacted_config_text(config));
     } else {
         reply(request, HTTP_NOTFOUND, "Not Found", kText,
-              "not found; try /metrics, /stats, /healthz, /readyz or /config\n");
+              "not found; try /metrics, /stats, /healthz, /readyz, /config or POST /reload\n");
     }
 }
 

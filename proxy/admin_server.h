@@ -7,17 +7,21 @@
 #include <event2/http.h>
 
 #include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
 #include "conf/config.h"
 #include "proxy/proxy_stats.h"
+#include "routing/topology.h"
 
 namespace shardproxy::proxy {
 
 class AdminServer {
 public:
-    AdminServer(const conf::Config& config, const ProxyStats& stats);
+    AdminServer(std::shared_ptr<const routing::Topology> topology, const ProxyStats& stats);
     ~AdminServer();
     AdminServer(const AdminServer&) = delete;
     AdminServer& operator=(const AdminServer&) = delete;
@@ -25,6 +29,10 @@ public:
     // Binds the configured address; false with `error` set when it cannot.
     bool bind(std::string& error);
     void start();  // serves on a new thread
+    // POST /reload calls this (on the admin thread) and answers with what it returns.
+    void set_reload(std::function<std::pair<bool, std::string>()> reload) { reload_ = std::move(reload); }
+    // Any thread: the configuration the pages show from now on (after a reload).
+    void set_topology(std::shared_ptr<const routing::Topology> topology);
     // Any thread: /readyz answers 503 from now on, so that load balancers stop sending clients.
     void set_draining() { draining_.store(true, std::memory_order_relaxed); }
     // Any thread: stops serving and joins the thread.
@@ -35,8 +43,12 @@ private:
     static void handle_cb(evhttp_request* request, void* self);
     static void stop_cb(evutil_socket_t, short, void* self);
 
-    const conf::Config& config_;
+    std::shared_ptr<const routing::Topology> topology() const;
+
+    mutable std::mutex topology_mutex_;
+    std::shared_ptr<const routing::Topology> topology_;  // under topology_mutex_
     const ProxyStats& stats_;
+    std::function<std::pair<bool, std::string>()> reload_;
     event_base* base_;
     evhttp* http_;
     int stop_fd_;

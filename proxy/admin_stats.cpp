@@ -86,17 +86,15 @@ std::string pool_label(const conf::PoolConfig& pool) { return "pool=\"" + label_
 
 template <class Visit>
 void for_each_server(const ProxyStats& stats, const conf::Config& config, Visit visit) {
-    for (size_t pool = 0; pool < config.pools.size() && pool < stats.servers.size(); ++pool) {
-        for (size_t server = 0; server < stats.servers[pool].size(); ++server) {
-            visit(config.pools[pool], config.pools[pool].servers[server], *stats.servers[pool][server]);
-        }
+    for (const conf::PoolConfig& pool : config.pools) {
+        for (const conf::ServerConfig& server : pool.servers) visit(pool, server, stats.server(pool, server));
     }
 }
 
 template <class Visit>
 void for_each_hot_pool(const ProxyStats& stats, const conf::Config& config, Visit visit) {
-    for (size_t pool = 0; pool < config.pools.size() && pool < stats.hot_keys.size(); ++pool) {
-        if (stats.hot_keys[pool]) visit(config.pools[pool], *stats.hot_keys[pool]);
+    for (const conf::PoolConfig& pool : config.pools) {
+        if (const HotKeyBoard* board = stats.hot_keys(pool)) visit(pool, *board);
     }
 }
 
@@ -163,6 +161,14 @@ std::string prometheus_metrics(const ProxyStats& stats, const conf::Config& conf
     Family(out, "shardproxy_client_connections_rejected_total", "counter",
            "Client connections closed at once: max_client_connections reached.")
         .sample("", static_cast<double>(stats.rejected_connections.load(std::memory_order_relaxed)));
+    Family(out, "shardproxy_config_reloads_total", "counter", "Configuration reloads applied (SIGHUP, POST /reload).")
+        .sample("", static_cast<double>(stats.reloads.load(std::memory_order_relaxed)));
+    Family(out, "shardproxy_config_reload_failures_total", "counter",
+           "Configuration reloads refused: the file failed validation or could not be served.")
+        .sample("", static_cast<double>(stats.reload_failures.load(std::memory_order_relaxed)));
+    Family(out, "shardproxy_config_last_reload_successful", "gauge",
+           "1 unless the last reload was refused (then the previous configuration is serving).")
+        .sample("", stats.last_reload_ok.load(std::memory_order_relaxed) ? 1 : 0);
     Family(out, "shardproxy_requests_total", "counter", "Client requests parsed, all listeners.")
         .sample("", static_cast<double>(stats.total_commands()));
     Family(out, "shardproxy_noreply_failures_total", "counter",
@@ -215,16 +221,18 @@ std::string stats_json(const ProxyStats& stats, const conf::Config& config) {
     out += ",\"client_connections\":" + std::to_string(stats.connected_clients.load(std::memory_order_relaxed));
     out += ",\"client_connections_accepted\":" + std::to_string(stats.total_connections());
     out += ",\"client_connections_rejected\":" + std::to_string(stats.rejected_connections.load(std::memory_order_relaxed));
+    out += ",\"reloads\":" + std::to_string(stats.reloads.load(std::memory_order_relaxed));
+    out += ",\"reload_failures\":" + std::to_string(stats.reload_failures.load(std::memory_order_relaxed));
     out += ",\"requests\":" + std::to_string(stats.total_commands());
     out += ",\"noreply_failures\":" + std::to_string(stats.total_noreply_failures());
     out += ",\"background_write_failures\":" + std::to_string(stats.total_background_write_failures());
     out += ",\"pools\":[";
-    for (size_t pool = 0; pool < config.pools.size() && pool < stats.servers.size(); ++pool) {
+    for (size_t pool = 0; pool < config.pools.size(); ++pool) {
         const conf::PoolConfig& pool_config = config.pools[pool];
         if (pool > 0) out += ',';
         out += "{\"name\":" + json_string(pool_config.name) + ",\"servers\":[";
-        for (size_t server = 0; server < stats.servers[pool].size(); ++server) {
-            const backends::ServerCounters& counters = *stats.servers[pool][server];
+        for (size_t server = 0; server < pool_config.servers.size(); ++server) {
+            const backends::ServerCounters& counters = stats.server(pool_config, pool_config.servers[server]);
             const uint32_t down = counters.down_workers.load(std::memory_order_relaxed);
             if (server > 0) out += ',';
             out += "{\"name\":" + json_string(pool_config.servers[server].identity);
@@ -238,8 +246,8 @@ std::string stats_json(const ProxyStats& stats, const conf::Config& config) {
             out += ",\"failovers\":" + std::to_string(load(counters.failovers)) + "}";
         }
         out += "]";
-        if (pool < stats.hot_keys.size() && stats.hot_keys[pool]) {
-            const HotKeyBoard& board = *stats.hot_keys[pool];
+        if (const HotKeyBoard* hot = stats.hot_keys(pool_config)) {
+            const HotKeyBoard& board = *hot;
             out += ",\"hotkeys\":{";
             for (const HotKeyCounter& counter : kHotKeyCounters) {
                 std::string_view name = counter.name.substr(std::string_view("shardproxy_hotkey_").size());
@@ -263,12 +271,12 @@ std::string stats_json(const ProxyStats& stats, const conf::Config& config) {
 Readiness readiness(const ProxyStats& stats, const conf::Config& config, bool draining) {
     if (draining) return {false, "draining: shutting down"};
     const auto workers = static_cast<uint32_t>(stats.workers.size());
-    for (size_t pool = 0; pool < config.pools.size() && pool < stats.servers.size(); ++pool) {
+    for (const conf::PoolConfig& pool : config.pools) {
         bool any_up = false;
-        for (const auto& counters : stats.servers[pool]) {
-            any_up = any_up || counters->down_workers.load(std::memory_order_relaxed) < workers;
+        for (const conf::ServerConfig& server : pool.servers) {
+            any_up = any_up || stats.server(pool, server).down_workers.load(std::memory_order_relaxed) < workers;
         }
-        if (!any_up) return {false, "pool " + config.pools[pool].name + " has no server up"};
+        if (!any_up) return {false, "pool " + pool.name + " has no server up"};
     }
     return {true, ""};
 }

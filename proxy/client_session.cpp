@@ -17,10 +17,11 @@ constexpr size_t kReadBytes = 16 * 1024;
 
 }  // namespace
 
-ClientSession::ClientSession(Worker& worker, const routing::ListenerTopology& listener,
-                             evutil_socket_t fd, uint64_t id)
+ClientSession::ClientSession(Worker& worker, std::shared_ptr<const routing::Topology> topology,
+                             const routing::ListenerTopology& listener, evutil_socket_t fd, uint64_t id)
     : worker_(worker),
-      listener_(listener),
+      topology_(std::move(topology)),
+      listener_(&listener),
       input_(evbuffer_new()),
       id_(id),
       bev_(bufferevent_socket_new(worker.base(), fd, BEV_OPT_CLOSE_ON_FREE)),

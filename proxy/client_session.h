@@ -31,9 +31,7 @@
 #include "proxy/hot_keys.h"
 #include "proxy/reply_slot.h"
 
-namespace shardproxy::routing {
-struct ListenerTopology;
-}
+#include "routing/topology.h"
 
 namespace shardproxy::proxy {
 
@@ -41,8 +39,8 @@ class Worker;
 
 class ClientSession : public backends::ReplyStream, public backends::WriteBatcher::Writer {
 public:
-    ClientSession(Worker& worker, const routing::ListenerTopology& listener, evutil_socket_t fd,
-                  uint64_t id);
+    ClientSession(Worker& worker, std::shared_ptr<const routing::Topology> topology,
+                  const routing::ListenerTopology& listener, evutil_socket_t fd, uint64_t id);
     virtual ~ClientSession();
     ClientSession(const ClientSession&) = delete;
     ClientSession& operator=(const ClientSession&) = delete;
@@ -57,6 +55,13 @@ public:
 
     // Graceful stop: no new requests; close once every reply is out.
     void stop_reading();
+
+    const routing::ListenerTopology& listener() const { return *listener_; }
+    // A reload: the session's next requests are routed by `listener` of the new configuration.
+    void rebind(std::shared_ptr<const routing::Topology> topology, const routing::ListenerTopology& listener) {
+        topology_ = std::move(topology);
+        listener_ = &listener;
+    }
 
 protected:
     // What handling the request at the front of the unparsed input came to.
@@ -113,7 +118,8 @@ protected:
     void stop_after_this_request() { closing_ = true; }  // QUIT
 
     Worker& worker_;
-    const routing::ListenerTopology& listener_;
+    std::shared_ptr<const routing::Topology> topology_;  // holds listener_
+    const routing::ListenerTopology* listener_;
     evbuffer* input_;  // what the client sent and the parser has not used up
     uint64_t id_;
     size_t bytes_needed_ = 1;  // input below this cannot make a request complete

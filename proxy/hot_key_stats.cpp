@@ -38,10 +38,9 @@ std::string actions(const conf::PoolConfig& pool) {
 
 std::vector<HotKeyStatsLine> hot_key_stats(const ProxyStats& stats, const conf::Config& config, size_t max_keys) {
     std::vector<HotKeyStatsLine> lines;
-    for (size_t pool = 0; pool < config.pools.size() && pool < stats.hot_keys.size(); ++pool) {
-        const HotKeyBoard* board = stats.hot_keys[pool].get();
+    for (const conf::PoolConfig& pool_config : config.pools) {
+        const HotKeyBoard* board = stats.hot_keys(pool_config);
         if (board == nullptr) continue;
-        const conf::PoolConfig& pool_config = config.pools[pool];
         auto total = [&](std::atomic<uint64_t> HotKeyCounters::*counter) {
             return std::to_string(board->total(counter));
         };

@@ -59,7 +59,7 @@ void PendingRead::on_failure(uint32_t, std::string_view error) {
 void PendingRead::release() { owner_.recycle(this); }
 
 HotKeys::HotKeys(const conf::PoolConfig& pool, uint32_t worker, uint32_t workers, HotKeyBoard& board,
-                 event_base* base, const std::vector<backends::BackendEndpoint>& endpoints)
+                 event_base* base, const std::vector<std::shared_ptr<const backends::BackendEndpoint>>& endpoints)
     : config_(pool.hotkey),
       worker_(worker),
       spreads_(pool.hotkey.spread_replicas && pool.replicas > 1 && pool.on_down == conf::OnDown::failover),
@@ -69,8 +69,8 @@ HotKeys::HotKeys(const conf::PoolConfig& pool, uint32_t worker, uint32_t workers
     if (!config_.near_cache) return;
     cache_.emplace(config_.max_bytes / workers, config_.ttl_ms);
     if (config_.invalidation != conf::Invalidation::tracking) return;
-    for (const backends::BackendEndpoint& endpoint : endpoints) {
-        tracking_.push_back(std::make_unique<backends::TrackingConnection>(base, endpoint, *this));
+    for (const auto& endpoint : endpoints) {
+        tracking_.push_back(std::make_unique<backends::TrackingConnection>(base, *endpoint, *this));
     }
 }
 

@@ -69,7 +69,7 @@ private:
 class HotKeys final : public backends::TrackingListener {
 public:
     HotKeys(const conf::PoolConfig& pool, uint32_t worker, uint32_t workers, HotKeyBoard& board,
-            event_base* base, const std::vector<backends::BackendEndpoint>& endpoints);
+            event_base* base, const std::vector<std::shared_ptr<const backends::BackendEndpoint>>& endpoints);
     ~HotKeys();
     HotKeys(const HotKeys&) = delete;
     HotKeys& operator=(const HotKeys&) = delete;
@@ -101,6 +101,8 @@ public:
     // Whose turn it is among a hot key's replicas.
     uint32_t next_turn() { return turn_++; }
     void count_spread() { HotKeyCounters::bump(counters_.spread_reads); }
+    // No read of its own waits on a backend: a reload may free it.
+    bool idle() const { return free_reads_.size() == reads_.size(); }
     routing::KeyVersions& versions() { return board_.versions; }
 
     // Publishes the hot keys and the cache's size to the board (once a second, from a timer).

@@ -37,6 +37,8 @@ bool configure_log(LogLevel level, const std::string& file, std::string& error) 
     return true;
 }
 
+void set_log_level(LogLevel level) { minimum_level.store(level, std::memory_order_relaxed); }
+
 bool reopen_log(std::string& error) {
     if (log_path.empty()) return true;  // stderr belongs to whoever started us
     const int fd = open_log_file(log_path, error);

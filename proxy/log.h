@@ -12,6 +12,8 @@ enum class LogLevel { info, warning, error };
 // Lines below `level` are dropped; with a non-empty `file`, lines are appended to it instead
 // of stderr. False with `error` set when the file cannot be opened.
 bool configure_log(LogLevel level, const std::string& file, std::string& error);
+// A reload's new log_level (the file can change only at restart).
+void set_log_level(LogLevel level);
 // Opens the log file again under its name (after logrotate moved it). False with `error` set
 // when it cannot; the old file then keeps receiving the lines.
 bool reopen_log(std::string& error);

@@ -19,7 +19,9 @@ constexpr const char* kUsage =
     "  -c, --config FILE   TOML configuration (reference: conf/README.md)\n"
     "  --check             validate the configuration and exit\n"
     "\n"
-    "Signals: SIGTERM/SIGINT stop accepting, finish in-flight requests, exit 0.\n";
+    "Signals: SIGTERM/SIGINT stop accepting, finish in-flight requests, exit 0.\n"
+    "         SIGHUP reloads FILE (refused, and logged, when it has errors).\n"
+    "         SIGUSR1 reopens the log file.\n";
 
 int usage_error(const std::string& message) {
     std::fprintf(stderr, "shardproxy: %s\n%s", message.c_str(), kUsage);

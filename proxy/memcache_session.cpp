@@ -102,9 +102,9 @@ void add(evbuffer* out, std::string_view text) { evbuffer_add(out, text.data(), 
 
 }  // namespace
 
-MemcacheSession::MemcacheSession(Worker& worker, const routing::ListenerTopology& listener,
-                                 evutil_socket_t fd, uint64_t id)
-    : ClientSession(worker, listener, fd, id),
+MemcacheSession::MemcacheSession(Worker& worker, std::shared_ptr<const routing::Topology> topology,
+                                 const routing::ListenerTopology& listener, evutil_socket_t fd, uint64_t id)
+    : ClientSession(worker, std::move(topology), listener, fd, id),
       parser_(largest_item(worker.topology(), listener),
               worker.topology().config().proxy.max_request_bytes,
               listener.config->key_rules == conf::KeyRules::memcached) {}
@@ -181,13 +181,13 @@ void MemcacheSession::execute(const MemcacheRequest& request) {
 void MemcacheSession::guard_writes(const MemcacheRequest& request) {
     switch (request.command) {
     case MemcacheCommand::flush_all:
-        if (HotKeys* hot = worker_.hot_keys(listener_.default_pool)) guard_flush(*hot);
+        if (HotKeys* hot = worker_.hot_keys(listener_->default_pool)) guard_flush(*hot);
         return;
     case MemcacheCommand::gat:
     case MemcacheCommand::gats:
         for (uint32_t k = 0; k < request.key_count; ++k) {
             const std::string_view key = request.tokens[request.first_key + k];
-            if (HotKeys* hot = worker_.hot_keys(listener_.router.pool_for(key))) guard_write(*hot, key);
+            if (HotKeys* hot = worker_.hot_keys(listener_->router.pool_for(key))) guard_write(*hot, key);
         }
         return;
     case MemcacheCommand::meta_get:
@@ -197,7 +197,7 @@ void MemcacheSession::guard_writes(const MemcacheRequest& request) {
         if (!is_write(request.command)) return;
         break;
     }
-    if (HotKeys* hot = worker_.hot_keys(listener_.router.pool_for(request.hash_key))) guard_write(*hot, request.hash_key);
+    if (HotKeys* hot = worker_.hot_keys(listener_->router.pool_for(request.hash_key))) guard_write(*hot, request.hash_key);
 }
 
 // A single-key get or gets, or an mg, of a key in a pool with hot-key handling
@@ -235,12 +235,12 @@ bool MemcacheSession::read_hot(HotKeys& hot, uint32_t pool, const MemcacheReques
 
 // Where a read of the key goes (with replicas, the first one in service).
 MemcacheSession::Placement MemcacheSession::place(std::string_view key) {
-    const uint32_t pool = listener_.router.pool_for(key);
+    const uint32_t pool = listener_->router.pool_for(key);
     return Placement{pool, worker_.read_server_for(pool, key, id_, replicas_)};
 }
 
 void MemcacheSession::route_keyed(const MemcacheRequest& request) {
-    const uint32_t pool = listener_.router.pool_for(request.hash_key);
+    const uint32_t pool = listener_->router.pool_for(request.hash_key);
     const conf::PoolConfig& config = *worker_.topology().pools()[pool].config;
     if (request.data_bytes > 0 && request.data_bytes - kCrlf.size() > config.item_size_max) {
         if (!silent(request)) reply_line(kTooLarge);
@@ -277,7 +277,7 @@ void MemcacheSession::route_keyed(const MemcacheRequest& request) {
 bool MemcacheSession::reads_fail_over_for_all_keys(const MemcacheRequest& request) const {
     if (!worker_.any_reads_fail_over()) return false;
     for (uint32_t k = 0; k < request.key_count; ++k) {
-        if (!worker_.reads_fail_over(listener_.router.pool_for(request.tokens[request.first_key + k]))) return false;
+        if (!worker_.reads_fail_over(listener_->router.pool_for(request.tokens[request.first_key + k]))) return false;
     }
     return true;
 }
@@ -290,7 +290,7 @@ void MemcacheSession::read_keys_with_failover(const MemcacheRequest& request) {
     reads.reserve(request.key_count);
     for (uint32_t k = 0; k < request.key_count; ++k) {
         const std::string_view key = request.tokens[request.first_key + k];
-        const uint32_t pool = listener_.router.pool_for(key);
+        const uint32_t pool = listener_->router.pool_for(key);
         worker_.replicas_for(pool, key, replicas_);
         worker_.order_for_read(pool, id_, replicas_);
         std::string line(request.tokens[0]);
@@ -307,11 +307,11 @@ void MemcacheSession::read_keys_with_failover(const MemcacheRequest& request) {
 }
 
 bool MemcacheSession::replicated(std::string_view key) const {
-    return worker_.topology().pools()[listener_.router.pool_for(key)].config->replicas > 1;
+    return worker_.topology().pools()[listener_->router.pool_for(key)].config->replicas > 1;
 }
 
 void MemcacheSession::touch_other_replicas(std::string_view key, const std::string& touch) {
-    const uint32_t pool = listener_.router.pool_for(key);
+    const uint32_t pool = listener_->router.pool_for(key);
     flush_input_run();  // earlier requests first, as for any request written directly
     const uint32_t read_server = place(key).server;
     worker_.replicas_for(pool, key, replicas_);
@@ -407,7 +407,7 @@ void MemcacheSession::route_retrieval(const MemcacheRequest& request) {
         }
     }
     if (single_key_get(request) && worker_.any_hot_keys()) {
-        const uint32_t pool = listener_.router.pool_for(request.hash_key);
+        const uint32_t pool = listener_->router.pool_for(request.hash_key);
         if (HotKeys* hot = worker_.hot_keys(pool); hot != nullptr && read_hot(*hot, pool, request)) return;
     }
     groups_.clear();
@@ -515,7 +515,7 @@ void MemcacheSession::route_flush_all(const MemcacheRequest& request) {
     // Every server of the listener's pool, each sent the line without noreply; the merged
     // answer is OK only when all of them said OK.
     flush_input_run();
-    const uint32_t pool = listener_.default_pool;
+    const uint32_t pool = listener_->default_pool;
     const auto servers = static_cast<uint32_t>(worker_.topology().pools()[pool].config->servers.size());
     ReplySlot* slot = nullptr;
     MemcacheFanOut* fan_out = nullptr;

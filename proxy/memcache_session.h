@@ -22,7 +22,8 @@ namespace shardproxy::proxy {
 
 class MemcacheSession final : public ClientSession {
 public:
-    MemcacheSession(Worker& worker, const routing::ListenerTopology& listener, evutil_socket_t fd,
+    MemcacheSession(Worker& worker, std::shared_ptr<const routing::Topology> topology,
+                    const routing::ListenerTopology& listener, evutil_socket_t fd,
                     uint64_t id);
 
     void on_reply_bytes(ReplySlot* slot, evbuffer* from, size_t length) override;

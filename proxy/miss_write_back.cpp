@@ -15,6 +15,9 @@ constexpr uint32_t kWrite = 1;
 
 }  // namespace
 
+MissWriteBack::MissWriteBack(Worker& worker, MissedRead read)
+    : worker_(worker), generation_(worker.generation()), read_(std::move(read)) {}
+
 void MissWriteBack::start(Worker& worker, MissedRead read) {
     auto* repair = new MissWriteBack(worker, std::move(read));
     const std::string query = repair->read_.memcache ? "mg " + repair->read_.key + " t\r\n"
@@ -27,6 +30,7 @@ void MissWriteBack::start(Worker& worker, MissedRead read) {
 }
 
 bool MissWriteBack::send(uint32_t server, const std::string& request, uint32_t child) {
+    if (worker_.generation() != generation_) return false;  // a reload renumbered the servers
     backends::BackendConnection& backend = worker_.backend(read_.pool, server, read_.client_id);
     evbuffer* out = backend.request_buffer();
     if (out == nullptr) return false;

@@ -36,11 +36,12 @@ public:
     void release() override;
 
 private:
-    MissWriteBack(Worker& worker, MissedRead read) : worker_(worker), read_(std::move(read)) {}
+    MissWriteBack(Worker& worker, MissedRead read);
     bool send(uint32_t server, const std::string& request, uint32_t child);
     void write_back(int64_t ttl);  // Redis: milliseconds; memcached: seconds; -1: none
 
     Worker& worker_;
+    uint64_t generation_;  // the configuration whose server numbers read_ holds
     MissedRead read_;
     uint32_t pending_ = 0;
 };

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "proxy/admin_server.h"
+#include "proxy/config_reloader.h"
 #include "proxy/listen_socket.h"
 #include "proxy/log.h"
 #include "proxy/worker.h"
@@ -15,46 +16,19 @@ namespace {
 
 constexpr int kKeptFreeHeapBytes = 64 * 1024 * 1024;
 
-std::string endpoint_label(const conf::ServerConfig& server) {
-    const std::string address = server.address.to_string();
-    return server.name.empty() ? address : server.name + " (" + address + ")";
-}
-
-bool resolve_backends(const routing::Topology& topology, BackendEndpoints& endpoints) {
-    bool ok = true;
-    for (const auto& pool : topology.pools()) {
-        auto& servers = endpoints.emplace_back();
-        for (const conf::ServerConfig& server : pool.config->servers) {
-            backends::BackendEndpoint endpoint;
-            endpoint.label = endpoint_label(server);
-            endpoint.timeout_ms = pool.config->timeout_ms;
-            endpoint.protocol = pool.config->protocol == conf::Protocol::memcache
-                                    ? backends::BackendProtocol::memcache
-                                    : backends::BackendProtocol::redis;
-            endpoint.auth_user = pool.config->auth_user;
-            endpoint.auth_password = pool.config->auth_password;
-            endpoint.db = pool.config->db;
-            std::string error;
-            if (!backends::resolve_address(server.address, endpoint.address, error)) {
-                log_error("pool " + pool.config->name + ", server " + endpoint.label + ": " + error);
-                ok = false;
-            }
-            servers.push_back(std::move(endpoint));
-        }
-    }
-    return ok;
-}
-
 struct SignalContext {
     event_base* base;
     std::vector<std::unique_ptr<Worker>>* workers;
     AdminServer* admin;  // null without [proxy] admin
+    ConfigReloader* reloader;
 };
 
 void on_stop_signal(evutil_socket_t signal, short, void* arg) {
     auto* context = static_cast<SignalContext*>(arg);
     log_info(std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
              ", draining and stopping");
+    // First, so that no reload is waiting for workers that are about to stop.
+    context->reloader->stop();
     if (context->admin != nullptr) context->admin->set_draining();
     for (auto& worker : *context->workers) worker->request_stop();
     event_base_loopbreak(context->base);
@@ -81,9 +55,9 @@ LogLevel log_level(conf::LogLevel level) {
     return LogLevel::info;
 }
 
-void on_hangup(evutil_socket_t, short, void*) {
-    log_warning("SIGHUP received: configuration reload is not available in this version; "
-                "still serving the loaded configuration");
+void on_hangup(evutil_socket_t, short, void* reloader) {
+    log_info("SIGHUP received: reloading the configuration");
+    static_cast<ConfigReloader*>(reloader)->reload();
 }
 
 }  // namespace
@@ -105,56 +79,46 @@ int run_proxy(conf::Config config) {
         log_error(error);
         return 1;
     }
+    const uint32_t worker_count = config.proxy.workers;
+    const std::optional<conf::Address> admin_address = config.proxy.admin;
+    ProxyStats stats(worker_count);
+    ConfigReloader reloader(stats);
+    // The admin endpoint is bound before the listeners, so that /readyz can be asked as soon
+    // as clients can connect.
+    std::unique_ptr<AdminServer> admin;
     auto topology = routing::Topology::build(std::move(config), error);
     if (!topology) {
         log_error(error);
         return 1;
     }
-    BackendEndpoints endpoints;
-    if (!resolve_backends(*topology, endpoints)) return 1;
-
-    const uint32_t worker_count = topology->config().proxy.workers;
-    ProxyStats stats;
-    for (uint32_t i = 0; i < worker_count; ++i) stats.workers.push_back(std::make_unique<WorkerStats>());
-    for (const auto& pool : topology->pools()) {
-        auto& counters = stats.servers.emplace_back();
-        for (size_t server = 0; server < pool.config->servers.size(); ++server) {
-            counters.push_back(std::make_unique<backends::ServerCounters>());
-        }
-        stats.hot_keys.push_back(pool.config->hotkey.enabled ? std::make_unique<HotKeyBoard>(worker_count) : nullptr);
-    }
-    // The admin endpoint is bound before the listeners, so that /readyz can be asked as soon
-    // as clients can connect.
-    std::unique_ptr<AdminServer> admin;
-    if (topology->config().proxy.admin) {
-        admin = std::make_unique<AdminServer>(topology->config(), stats);
+    if (admin_address) {
+        admin = std::make_unique<AdminServer>(topology, stats);
         if (!admin->bind(error)) {
             log_error(error);
             return 1;
         }
     }
-    std::vector<ListenSocket> sockets;
-    const auto& listeners = topology->config().listeners;
-    for (uint32_t i = 0; i < listeners.size(); ++i) {
-        const evutil_socket_t fd = open_listen_socket(listeners[i].listen, listeners[i].unix_mode, error);
-        if (fd < 0) {
-            log_error("listener " + listeners[i].name + ": " + error);
-            for (const ListenSocket& socket : sockets) close(socket.fd);
-            return 1;
-        }
-        sockets.push_back(ListenSocket{fd, i});
+    if (!reloader.start(topology, error)) {
+        log_error(error);
+        return 1;
     }
-
     std::vector<std::unique_ptr<Worker>> workers;
     for (uint32_t i = 0; i < worker_count; ++i) {
-        workers.push_back(std::make_unique<Worker>(i, worker_count, topology, endpoints, sockets, stats));
+        workers.push_back(std::make_unique<Worker>(i, worker_count, reloader.serving(), stats));
+    }
+    reloader.attach(workers, admin.get());
+    if (admin) {
+        admin->set_reload([&reloader] {
+            const ReloadResult result = reloader.reload();
+            return std::make_pair(result.ok, result.message);
+        });
     }
 
     event_base* base = event_base_new();
-    SignalContext context{base, &workers, admin.get()};
+    SignalContext context{base, &workers, admin.get(), &reloader};
     event* term = evsignal_new(base, SIGTERM, on_stop_signal, &context);
     event* interrupt = evsignal_new(base, SIGINT, on_stop_signal, &context);
-    event* hangup = evsignal_new(base, SIGHUP, on_hangup, nullptr);
+    event* hangup = evsignal_new(base, SIGHUP, on_hangup, &reloader);
     event* reopen = evsignal_new(base, SIGUSR1, on_reopen_log, nullptr);
     event_add(reopen, nullptr);
     event_add(term, nullptr);
@@ -164,9 +128,9 @@ int run_proxy(conf::Config config) {
     for (auto& worker : workers) worker->start();
     if (admin) {
         admin->start();
-        log_info("admin endpoint on " + topology->config().proxy.admin->to_string());
+        log_info("admin endpoint on " + admin_address->to_string());
     }
-    for (const auto& listener : listeners) {
+    for (const auto& listener : reloader.serving().topology->config().listeners) {
         log_info("listening on " + listener.listen.to_string() + " (" + listener.name + ", " +
                  std::string(conf::to_string(listener.protocol)) + ", pool " + listener.pool + ")");
     }
@@ -178,10 +142,7 @@ int run_proxy(conf::Config config) {
     for (auto& worker : workers) worker->join();
     if (admin) admin->stop();
     workers.clear();
-    for (const ListenSocket& socket : sockets) close(socket.fd);
-    for (const auto& listener : listeners) {
-        if (listener.listen.kind == conf::Address::Kind::unix_socket) unlink(listener.listen.path.c_str());
-    }
+    reloader.close_listeners();
     event_free(term);
     event_free(interrupt);
     event_free(hangup);

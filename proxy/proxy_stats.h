@@ -4,10 +4,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "backends/server_health.h"
+#include "conf/config.h"
 #include "proxy/hot_key_board.h"
 
 namespace shardproxy::proxy {
@@ -36,16 +41,28 @@ private:
     std::atomic<uint64_t> background_write_failures_{0};
 };
 
-struct ProxyStats {
+class ProxyStats {
+public:
+    explicit ProxyStats(uint32_t worker_count);
+
+    // Makes the counters `config` needs that do not exist yet. Counters are kept by pool and
+    // server name for the life of the process: a reload neither resets the counters of a server
+    // it keeps nor frees what a worker of the old configuration still points to.
+    void prepare(const conf::Config& config);
+    // The server's counters, shared by the workers; prepare() made them.
+    backends::ServerCounters& server(const conf::PoolConfig& pool, const conf::ServerConfig& server) const;
+    // The pool's hot-key board, or null when the pool has no hot-key handling.
+    HotKeyBoard* hot_keys(const conf::PoolConfig& pool) const;
+
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::vector<std::unique_ptr<WorkerStats>> workers;
-    // Health counters per pool, per server (shared by the workers).
-    std::vector<std::vector<std::unique_ptr<backends::ServerCounters>>> servers;
-    // Per pool, for pools with hot-key handling (null for the others).
-    std::vector<std::unique_ptr<HotKeyBoard>> hot_keys;
     // Shared by all workers, touched only when a client connects or leaves.
     std::atomic<uint32_t> connected_clients{0};
     std::atomic<uint64_t> rejected_connections{0};
+    // Configuration reloads applied and refused, and whether the last one was applied.
+    std::atomic<uint64_t> reloads{0};
+    std::atomic<uint64_t> reload_failures{0};
+    std::atomic<bool> last_reload_ok{true};
 
     uint64_t total_commands() const {
         uint64_t sum = 0;
@@ -67,6 +84,14 @@ struct ProxyStats {
         for (const auto& worker : workers) sum += worker->noreply_failures();
         return sum;
     }
+
+private:
+    struct PoolCounters {
+        std::map<std::string, std::unique_ptr<backends::ServerCounters>, std::less<>> servers;  // by identity
+        std::unique_ptr<HotKeyBoard> hot_keys;
+    };
+    mutable std::mutex mutex_;  // for the maps only: counters are read and written without it
+    std::map<std::string, PoolCounters, std::less<>> pools_;
 };
 
 }  // namespace shardproxy::proxy

@@ -50,9 +50,9 @@ bool is_replicated_write(const RedisCommand& command, const conf::PoolConfig& po
 
 }  // namespace
 
-RedisSession::RedisSession(Worker& worker, const routing::ListenerTopology& listener,
-                           evutil_socket_t fd, uint64_t id)
-    : ClientSession(worker, listener, fd, id),
+RedisSession::RedisSession(Worker& worker, std::shared_ptr<const routing::Topology> topology,
+                           const routing::ListenerTopology& listener, evutil_socket_t fd, uint64_t id)
+    : ClientSession(worker, std::move(topology), listener, fd, id),
       parser_(worker.topology().config().proxy.max_request_bytes),
       authenticated_(listener.config->credentials.empty()) {}
 
@@ -127,15 +127,15 @@ void RedisSession::execute(std::span<const std::string_view> args, const RespReq
 
 // Where a read of the key goes (with replicas, the first one in service).
 RedisSession::Placement RedisSession::place(std::string_view key) {
-    const uint32_t pool = listener_.router.pool_for(key);
+    const uint32_t pool = listener_->router.pool_for(key);
     return Placement{pool, worker_.read_server_for(pool, key, id_, replicas_)};
 }
 
 void RedisSession::route_keyed(const RedisCommand& command, std::span<const std::string_view> args,
                                const RespRequest& request) {
-    uint32_t pool = listener_.default_pool;
+    uint32_t pool = listener_->default_pool;
     if (!key_indices_.empty()) {
-        pool = listener_.router.pool_for(args[key_indices_[0]]);
+        pool = listener_->router.pool_for(args[key_indices_[0]]);
         if (HotKeys* hot = worker_.hot_keys(pool);
             hot != nullptr && command.name == "get" && !request.is_inline && read_hot(*hot, pool, command, args)) {
             return;
@@ -162,7 +162,7 @@ void RedisSession::route_keyed(const RedisCommand& command, std::span<const std:
     if (key_indices_.empty()) {
         // Keyless scripts (EVAL with numkeys 0) run where the empty key lives, on all of its
         // replicas, since they may write.
-        target.pool = listener_.default_pool;
+        target.pool = listener_->default_pool;
         if (is_replicated_write(command, *worker_.topology().pools()[target.pool].config)) {
             worker_.write_replicas_for(target.pool, {}, id_, replicas_);
             replicate(target.pool, args);
@@ -253,11 +253,11 @@ void RedisSession::read_with_failover(uint32_t pool, const RedisCommand& command
 void RedisSession::guard_writes(const RedisCommand& command, std::span<const std::string_view> args) {
     if (command.kind == CommandKind::local || command.kind == CommandKind::unsupported) return;
     if (key_indices_.empty() || command.kind == CommandKind::broadcast) {
-        if (HotKeys* hot = worker_.hot_keys(listener_.default_pool)) guard_flush(*hot);
+        if (HotKeys* hot = worker_.hot_keys(listener_->default_pool)) guard_flush(*hot);
         return;
     }
     for (uint32_t index : key_indices_) {
-        if (HotKeys* hot = worker_.hot_keys(listener_.router.pool_for(args[index]))) guard_write(*hot, args[index]);
+        if (HotKeys* hot = worker_.hot_keys(listener_->router.pool_for(args[index]))) guard_write(*hot, args[index]);
     }
 }
 
@@ -299,7 +299,7 @@ bool RedisSession::read_hot(HotKeys& hot, uint32_t pool, const RedisCommand& com
 bool RedisSession::keys_share_replica_set(uint32_t pool, std::span<const std::string_view> args) {
     worker_.replicas_for(pool, args[key_indices_[0]], replicas_);
     for (size_t i = 1; i < key_indices_.size(); ++i) {
-        if (listener_.router.pool_for(args[key_indices_[i]]) != pool) return false;
+        if (listener_->router.pool_for(args[key_indices_[i]]) != pool) return false;
         worker_.replicas_for(pool, args[key_indices_[i]], other_replicas_);
         if (other_replicas_ != replicas_) return false;
     }
@@ -309,7 +309,7 @@ bool RedisSession::keys_share_replica_set(uint32_t pool, std::span<const std::st
 bool RedisSession::reads_fail_over_for_all_keys(std::span<const std::string_view> args) const {
     if (!worker_.any_reads_fail_over()) return false;
     for (uint32_t index : key_indices_) {
-        if (!worker_.reads_fail_over(listener_.router.pool_for(args[index]))) return false;
+        if (!worker_.reads_fail_over(listener_->router.pool_for(args[index]))) return false;
     }
     return true;
 }
@@ -322,7 +322,7 @@ void RedisSession::read_keys_with_failover(const RedisCommand& command, std::spa
     reads.reserve(key_indices_.size());
     for (uint32_t index : key_indices_) {
         const std::string_view key = args[index];
-        const uint32_t pool = listener_.router.pool_for(key);
+        const uint32_t pool = listener_->router.pool_for(key);
         worker_.replicas_for(pool, key, replicas_);
         worker_.order_for_read(pool, id_, replicas_);
         // MGET becomes a GET per key; EXISTS and TOUCH keep their name.
@@ -366,7 +366,7 @@ void RedisSession::route_split(const RedisCommand& command, std::span<const std:
     assignments_.clear();
     for (uint32_t k = 0; k < key_indices_.size(); ++k) {
         const std::string_view key = args[key_indices_[k]];
-        const uint32_t pool = listener_.router.pool_for(key);
+        const uint32_t pool = listener_->router.pool_for(key);
         if (!is_replicated_write(command, *worker_.topology().pools()[pool].config)) {
             assignments_.push_back({k, group_of(place(key))});
             continue;
@@ -386,7 +386,7 @@ void RedisSession::route_split(const RedisCommand& command, std::span<const std:
 void RedisSession::route_broadcast(const RedisCommand& command,
                                    std::span<const std::string_view> args,
                                    const RespRequest& request) {
-    const uint32_t pool = listener_.default_pool;
+    const uint32_t pool = listener_->default_pool;
     const uint32_t servers =
         static_cast<uint32_t>(worker_.topology().pools()[pool].config->servers.size());
     if (servers == 1) {
@@ -445,7 +445,7 @@ void RedisSession::fan_out(const RedisCommand& command, std::span<const std::str
 
 void RedisSession::answer_local(const RedisCommand& command, std::span<const std::string_view> args) {
     ReplySlot* slot = push_slot();
-    LocalCommandContext context{worker_, name_, id_, listener_.config->credentials, authenticated_};
+    LocalCommandContext context{worker_, name_, id_, listener_->config->credentials, authenticated_};
     if (answer_local_command(context, command, args, slot->reply) == LocalOutcome::close) {
         stop_after_this_request();  // QUIT: requests pipelined after it are not run
     }

@@ -16,7 +16,8 @@ struct RedisCommand;
 
 class RedisSession final : public ClientSession {
 public:
-    RedisSession(Worker& worker, const routing::ListenerTopology& listener, evutil_socket_t fd,
+    RedisSession(Worker& worker, std::shared_ptr<const routing::Topology> topology,
+                 const routing::ListenerTopology& listener, evutil_socket_t fd,
                  uint64_t id);
 
 private:

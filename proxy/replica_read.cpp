@@ -16,6 +16,7 @@ ReplicaRead::ReplicaRead(Worker& worker, uint32_t pool, uint64_t client_id, cons
                          std::string request, bool memcache)
     : FanOut(static_cast<uint32_t>(replicas.size())),
       worker_(worker),
+      generation_(worker.generation()),
       pool_(pool),
       client_id_(client_id),
       replicas_(replicas),
@@ -33,7 +34,9 @@ void ReplicaRead::start(ReplySlot* slot, uint32_t child_base) {
 
 void ReplicaRead::send_from(uint32_t next) {
     const uint64_t now = backends::monotonic_ms();
-    for (uint32_t child = next; child < replicas_.size(); ++child) {
+    // After a reload the replica numbers mean other servers: the answer is what came so far.
+    const bool reloaded = worker_.generation() != generation_;
+    for (uint32_t child = next; child < replicas_.size() && !reloaded; ++child) {
         backends::BackendConnection& backend = worker_.backend(pool_, replicas_[child], client_id_);
         if (start_ms_ == 0) {
             start_ms_ = now;

@@ -54,6 +54,7 @@ private:
     void repair(uint32_t source);
 
     Worker& worker_;
+    uint64_t generation_;  // pool_ and replicas_ number the servers of this configuration
     uint32_t pool_;
     uint64_t client_id_;
     std::vector<uint32_t> replicas_;

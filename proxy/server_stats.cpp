@@ -5,10 +5,9 @@ namespace shardproxy::proxy {
 std::vector<ServerStatsLine> server_stats(const ProxyStats& stats, const conf::Config& config) {
     std::vector<ServerStatsLine> lines;
     const auto workers = static_cast<uint32_t>(stats.workers.size());
-    for (size_t pool = 0; pool < config.pools.size() && pool < stats.servers.size(); ++pool) {
-        const conf::PoolConfig& pool_config = config.pools[pool];
-        for (size_t server = 0; server < stats.servers[pool].size(); ++server) {
-            const backends::ServerCounters& counters = *stats.servers[pool][server];
+    for (const conf::PoolConfig& pool_config : config.pools) {
+        for (size_t server = 0; server < pool_config.servers.size(); ++server) {
+            const backends::ServerCounters& counters = stats.server(pool_config, pool_config.servers[server]);
             const uint32_t down = counters.down_workers.load(std::memory_order_relaxed);
             // Workers judge servers on their own; "partly" means some see it down, some not yet.
             const char* state = down == 0 ? "up" : down >= workers ? "down" : "partly_down";

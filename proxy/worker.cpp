@@ -21,15 +21,13 @@ constexpr std::string_view kTooManyMemcacheClients = "ERROR Too many open connec
 
 }  // namespace
 
-Worker::Worker(uint32_t index, uint32_t worker_count,
-               std::shared_ptr<const routing::Topology> topology, const BackendEndpoints& endpoints,
-               const std::vector<ListenSocket>& sockets, ProxyStats& stats)
+Worker::Worker(uint32_t index, uint32_t worker_count, const WorkerConfiguration& configuration, ProxyStats& stats)
     : index_(index),
       worker_count_(worker_count),
-      topology_(std::move(topology)),
       stats_(stats),
       base_(nullptr),
       stop_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      reconfigure_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       noreply_sink_(*stats.workers[index]) {
     // Each base is used by one thread only, so libevent's internal locking is not needed.
     event_config* config = event_config_new();
@@ -39,53 +37,13 @@ Worker::Worker(uint32_t index, uint32_t worker_count,
 
     stop_event_ = event_new(base_, stop_fd_, EV_READ, stop_cb, this);
     event_add(stop_event_, nullptr);
+    reconfigure_event_ = event_new(base_, reconfigure_fd_, EV_READ | EV_PERSIST, reconfigure_cb, this);
+    event_add(reconfigure_event_, nullptr);
     drain_timer_ = evtimer_new(base_, drain_deadline_cb, this);
     publish_timer_ = event_new(base_, -1, EV_PERSIST, publish_cb, this);
+    retired_timer_ = event_new(base_, -1, EV_PERSIST, retired_cb, this);
     writes_ = std::make_unique<backends::WriteBatcher>(base_);
-
-    for (const ListenSocket& socket : sockets) {
-        auto context = std::make_unique<ListenerContext>(ListenerContext{this, socket.listener, nullptr});
-        // Every worker watches the same listening socket; whichever wakes first accepts.
-        context->handle = evconnlistener_new(base_, accept_cb, context.get(), 0, -1, socket.fd);
-        listeners_.push_back(std::move(context));
-    }
-
-    const auto& pools = topology_->pools();
-    backends_.resize(pools.size());
-    health_.resize(pools.size());
-    pool_health_.resize(pools.size());
-    live_placements_.resize(pools.size());
-    hot_keys_.resize(pools.size());
-    for (size_t pool = 0; pool < pools.size(); ++pool) {
-        const conf::PoolConfig& config = *pools[pool].config;
-        any_reads_fail_over_ = any_reads_fail_over_ || reads_fail_over(static_cast<uint32_t>(pool));
-        const auto server_count = static_cast<uint32_t>(endpoints[pool].size());
-        if (config.hotkey.enabled) {
-            hot_keys_[pool] = std::make_unique<HotKeys>(config, index_, worker_count, *stats.hot_keys[pool], base_,
-                                                        endpoints[pool]);
-            any_hot_keys_ = true;
-        }
-        pool_health_[pool].max_down = server_count * config.health.max_down_percent / 100;
-        const backends::HealthSettings settings{config.health.failure_limit, config.health.probe_interval_ms,
-                                                config.health.probe_max_interval_ms};
-        backends_[pool].resize(server_count);
-        for (size_t server = 0; server < server_count; ++server) {
-            health_[pool].push_back(std::make_unique<backends::ServerHealth>(
-                base_, settings, pool_health_[pool], *stats.servers[pool][server]));
-            for (uint32_t i = 0; i < config.server_connections; ++i) {
-                backends_[pool][server].push_back(std::make_unique<backends::BackendConnection>(
-                    base_, *writes_, endpoints[pool][server], *health_[pool][server]));
-            }
-            health_[pool][server]->set_probe_connection(backends_[pool][server].front().get());
-            if (config.on_down == conf::OnDown::rehash) {
-                health_[pool][server]->set_on_change([this, pool] { on_health_change(static_cast<uint32_t>(pool)); });
-            }
-        }
-    }
-    if (any_hot_keys_) {
-        const timeval second{1, 0};
-        event_add(publish_timer_, &second);
-    }
+    apply(configuration);
 }
 
 Worker::~Worker() {
@@ -93,17 +51,24 @@ Worker::~Worker() {
         if (listener->handle != nullptr) evconnlistener_free(listener->handle);
     }
     // Backends first: failing their waiting requests releases slots that sessions may share.
-    // Their health records next, while the event base their probe timers belong to is alive.
-    backends_.clear();
-    health_.clear();
+    // Their health records and hot keys go with the pools, after the sessions.
+    for (auto* pools : {&pools_, &retired_pools_}) {
+        for (auto& pool : *pools) {
+            for (WorkerServer& server : pool->servers) server.connections.clear();
+        }
+    }
     for (ClientSession* session : sessions_) delete session;
     sessions_.clear();
-    hot_keys_.clear();
+    retired_pools_.clear();
+    pools_.clear();
     writes_.reset();
     event_free(stop_event_);
+    event_free(reconfigure_event_);
     event_free(drain_timer_);
     event_free(publish_timer_);
+    event_free(retired_timer_);
     close(stop_fd_);
+    close(reconfigure_fd_);
     event_base_free(base_);
 }
 
@@ -121,6 +86,136 @@ void Worker::request_stop() {
         log_error(std::string("cannot signal worker ") + std::to_string(index_) + ": " +
                   std::strerror(errno));
     }
+}
+
+void Worker::reconfigure(std::shared_ptr<const WorkerConfiguration> configuration, std::latch& applied) {
+    {
+        const std::lock_guard lock(mailbox_mutex_);
+        next_configuration_ = std::move(configuration);
+        applied_.push_back(&applied);
+    }
+    const uint64_t one = 1;
+    if (write(reconfigure_fd_, &one, sizeof(one)) != sizeof(one)) {
+        log_error("cannot signal worker " + std::to_string(index_) + ": " + std::strerror(errno));
+    }
+}
+
+void Worker::on_reconfigure() {
+    std::shared_ptr<const WorkerConfiguration> configuration;
+    std::vector<std::latch*> applied;
+    {
+        const std::lock_guard lock(mailbox_mutex_);
+        configuration = std::move(next_configuration_);
+        applied.swap(applied_);
+    }
+    if (configuration) apply(*configuration);
+    for (std::latch* latch : applied) latch->count_down();
+}
+
+// Sessions stay open through a reload: each carries on with its listener of the new
+// configuration. Requests already sent stay with their connections: a server the new
+// configuration keeps with the same connection settings keeps its connections, the others
+// are retired and freed once they have answered.
+void Worker::apply(const WorkerConfiguration& configuration) {
+    topology_ = configuration.topology;
+    ++generation_;
+    apply_pools(configuration);
+    if (!draining_) apply_listeners(configuration);
+    rebind_sessions();
+}
+
+void Worker::apply_pools(const WorkerConfiguration& configuration) {
+    const WorkerPoolContext context{base_, *writes_, stats_, index_, worker_count_};
+    std::vector<std::unique_ptr<WorkerPool>> previous = std::move(pools_);
+    pools_.clear();
+    any_reads_fail_over_ = false;
+    any_hot_keys_ = false;
+    const auto& pools = topology_->pools();
+    for (uint32_t pool = 0; pool < pools.size(); ++pool) {
+        const conf::PoolConfig& config = *pools[pool].config;
+        const PoolEndpoints& endpoints = configuration.endpoints[pool];
+        auto old = std::find_if(previous.begin(), previous.end(), [&](const auto& candidate) {
+            return candidate && candidate->config().name == config.name;
+        });
+        if (old != previous.end() && (*old)->serves(config, endpoints)) {
+            pools_.push_back(std::move(*old));
+        } else {
+            WorkerPool* from = old != previous.end() ? old->get() : nullptr;
+            pools_.push_back(std::make_unique<WorkerPool>(context, topology_, pool, endpoints, from));
+        }
+        WorkerPool& state = *pools_.back();
+        if (config.on_down == conf::OnDown::rehash) {
+            state.set_on_health_change([this, pool] { on_health_change(pool); });
+            on_health_change(pool);
+        } else {
+            state.set_on_health_change(nullptr);
+            state.live_placement.reset();
+        }
+        any_reads_fail_over_ = any_reads_fail_over_ || reads_fail_over(pool);
+        any_hot_keys_ = any_hot_keys_ || state.hot_keys != nullptr;
+    }
+    for (auto& old : previous) {
+        if (!old) continue;
+        old->set_on_health_change(nullptr);
+        retired_pools_.push_back(std::move(old));
+    }
+    free_idle_retired_pools();
+    const timeval second{1, 0};
+    if (!retired_pools_.empty()) event_add(retired_timer_, &second);
+    if (any_hot_keys_) {
+        event_add(publish_timer_, &second);
+    } else {
+        event_del(publish_timer_);
+    }
+}
+
+// Listening sockets are matched by descriptor: the process keeps a listener's socket open
+// through a reload unless its address changed.
+void Worker::apply_listeners(const WorkerConfiguration& configuration) {
+    std::vector<std::unique_ptr<ListenerContext>> previous = std::move(listeners_);
+    listeners_.clear();
+    for (const ListenSocket& socket : configuration.sockets) {
+        auto kept = std::find_if(previous.begin(), previous.end(), [&](const auto& context) {
+            return context && evconnlistener_get_fd(context->handle) == socket.fd;
+        });
+        if (kept != previous.end()) {
+            (*kept)->listener = socket.listener;
+            listeners_.push_back(std::move(*kept));
+            continue;
+        }
+        auto context = std::make_unique<ListenerContext>(ListenerContext{this, socket.listener, nullptr});
+        // Every worker watches the same listening socket; whichever wakes first accepts.
+        context->handle = evconnlistener_new(base_, accept_cb, context.get(), 0, -1, socket.fd);
+        listeners_.push_back(std::move(context));
+    }
+    for (auto& old : previous) {
+        if (old) evconnlistener_free(old->handle);
+    }
+}
+
+// A session keeps the listener of its name; one whose listener is gone, or now speaks the
+// other protocol, finishes the requests it has and closes.
+void Worker::rebind_sessions() {
+    const std::vector<ClientSession*> open(sessions_.begin(), sessions_.end());
+    for (ClientSession* session : open) {
+        const routing::ListenerTopology* match = nullptr;
+        for (const routing::ListenerTopology& listener : topology_->listeners()) {
+            if (listener.config->name == session->listener().config->name &&
+                listener.config->protocol == session->listener().config->protocol) {
+                match = &listener;
+            }
+        }
+        if (match != nullptr) {
+            session->rebind(topology_, *match);
+        } else {
+            session->stop_reading();
+        }
+    }
+}
+
+void Worker::free_idle_retired_pools() {
+    std::erase_if(retired_pools_, [](const auto& pool) { return pool->idle(); });
+    if (retired_pools_.empty()) event_del(retired_timer_);
 }
 
 void Worker::on_accept(evutil_socket_t fd, uint32_t listener) {
@@ -143,22 +238,22 @@ void Worker::on_accept(evutil_socket_t fd, uint32_t listener) {
     }
     const uint64_t id = ++next_client_ * worker_count_ + index_;
     if (memcache) {
-        sessions_.insert(new MemcacheSession(*this, serving, fd, id));
+        sessions_.insert(new MemcacheSession(*this, topology_, serving, fd, id));
     } else {
-        sessions_.insert(new RedisSession(*this, serving, fd, id));
+        sessions_.insert(new RedisSession(*this, topology_, serving, fd, id));
     }
 }
 
 // on_down = "rehash": rebuild the pool's placement from the servers that are up. Rare (a
 // server going down or coming back), so a full rebuild is fine.
 void Worker::on_health_change(uint32_t pool) {
-    std::vector<bool> up;
-    for (const auto& health : health_[pool]) up.push_back(!health->down());
+    WorkerPool& state = *pools_[pool];
+    const std::vector<bool> up = state.servers_up();
     if (std::find(up.begin(), up.end(), false) == up.end()) {
-        live_placements_[pool].reset();
+        state.live_placement.reset();
         return;
     }
-    live_placements_[pool] = routing::LivePlacement::build(*topology_->pools()[pool].config, up);
+    state.live_placement = routing::LivePlacement::build(state.config(), up);
 }
 
 void Worker::close_session(ClientSession* session) {
@@ -207,9 +302,17 @@ void Worker::drain_deadline_cb(evutil_socket_t, short, void* self) {
 }
 
 void Worker::publish_cb(evutil_socket_t, short, void* self) {
-    for (const auto& hot : static_cast<Worker*>(self)->hot_keys_) {
-        if (hot) hot->publish();
+    for (const auto& pool : static_cast<Worker*>(self)->pools_) {
+        if (pool->hot_keys) pool->hot_keys->publish();
     }
 }
+
+void Worker::reconfigure_cb(evutil_socket_t fd, short, void* self) {
+    uint64_t value = 0;
+    [[maybe_unused]] ssize_t n = read(fd, &value, sizeof(value));
+    static_cast<Worker*>(self)->on_reconfigure();
+}
+
+void Worker::retired_cb(evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->free_idle_retired_pools(); }
 
 }  // namespace shardproxy::proxy

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <latch>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -19,7 +21,7 @@
 #include "proxy/noreply_sink.h"
 #include "proxy/proxy_stats.h"
 #include "proxy/reply_slot.h"
-#include "routing/live_placement.h"
+#include "proxy/worker_pool.h"
 #include "routing/topology.h"
 
 namespace shardproxy::proxy {
@@ -31,14 +33,16 @@ struct ListenSocket {
     uint32_t listener;  // index into the topology's listeners
 };
 
-// Backend addresses per pool, per server, resolved once for all workers.
-using BackendEndpoints = std::vector<std::vector<backends::BackendEndpoint>>;
+// What the workers serve: built by the process at startup and at each reload.
+struct WorkerConfiguration {
+    std::shared_ptr<const routing::Topology> topology;
+    BackendEndpoints endpoints;
+    std::vector<ListenSocket> sockets;
+};
 
 class Worker {
 public:
-    Worker(uint32_t index, uint32_t worker_count, std::shared_ptr<const routing::Topology> topology,
-           const BackendEndpoints& endpoints, const std::vector<ListenSocket>& sockets,
-           ProxyStats& stats);
+    Worker(uint32_t index, uint32_t worker_count, const WorkerConfiguration& configuration, ProxyStats& stats);
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -47,6 +51,12 @@ public:
     void join();
     // Any thread: stop accepting, finish in-flight requests (bounded by drain_timeout_ms), exit.
     void request_stop();
+    // Any thread: serve `configuration` from the loop's next turn, and count `applied` down
+    // then. Sessions and the requests in flight carry on (see apply()).
+    void reconfigure(std::shared_ptr<const WorkerConfiguration> configuration, std::latch& applied);
+    // Counts the configurations applied. What holds pool or server numbers across loop turns
+    // (a read failing over, a repair) compares it, since a reload renumbers them.
+    uint64_t generation() const { return generation_; }
 
     event_base* base() const { return base_; }
     const routing::Topology& topology() const { return *topology_; }
@@ -59,7 +69,7 @@ public:
     // The server a key of the pool goes to: the topology's placement, or while servers are down
     // in a pool with on_down = "rehash", the placement over the servers that are up.
     uint32_t server_for(uint32_t pool, std::string_view key) const {
-        if (live_placements_[pool]) return live_placements_[pool]->server_for(key);
+        if (pools_[pool]->live_placement) return pools_[pool]->live_placement->server_for(key);
         return topology_->pools()[pool].placement.server_for(key);
     }
 
@@ -126,12 +136,12 @@ public:
         hot.count_spread();
     }
     // The pool's hot-key handling in this worker, or null when it has none.
-    HotKeys* hot_keys(uint32_t pool) const { return hot_keys_[pool].get(); }
+    HotKeys* hot_keys(uint32_t pool) const { return pools_[pool]->hot_keys.get(); }
     bool any_hot_keys() const { return any_hot_keys_; }
 
     // A read of the key that `server` should have answered went to another replica.
     void count_failover(uint32_t pool, uint32_t server) {
-        backends::ServerCounters::bump(stats_.servers[pool][server]->failovers);
+        pools_[pool]->servers[server].health->count_failover();
     }
     // Whether reads of the pool fail over between replicas.
     bool reads_fail_over(uint32_t pool) const {
@@ -144,7 +154,7 @@ public:
 
     // A client's requests to one server always use the same connection, so they stay ordered.
     backends::BackendConnection& backend(uint32_t pool, uint32_t server, uint64_t client_id) {
-        auto& connections = backends_[pool][server];
+        auto& connections = pools_[pool]->servers[server].connections;
         return *connections[client_id % connections.size()];
     }
 
@@ -160,36 +170,48 @@ private:
     void on_accept(evutil_socket_t fd, uint32_t listener);
     void on_health_change(uint32_t pool);
     void on_stop();
+    void on_reconfigure();
+    void apply(const WorkerConfiguration& configuration);
+    void apply_pools(const WorkerConfiguration& configuration);
+    void apply_listeners(const WorkerConfiguration& configuration);
+    void rebind_sessions();
+    void free_idle_retired_pools();
 
     static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* context);
     static void stop_cb(evutil_socket_t fd, short, void* self);
     static void drain_deadline_cb(evutil_socket_t, short, void* self);
     static void publish_cb(evutil_socket_t, short, void* self);
+    static void reconfigure_cb(evutil_socket_t fd, short, void* self);
+    static void retired_cb(evutil_socket_t, short, void* self);
 
     uint32_t index_;
     uint32_t worker_count_;
     std::shared_ptr<const routing::Topology> topology_;
+    uint64_t generation_ = 0;
     ProxyStats& stats_;
     event_base* base_;
     int stop_fd_;
     event* stop_event_;
     event* drain_timer_;
     event* publish_timer_;  // hot keys to the board
+    int reconfigure_fd_;
+    event* reconfigure_event_;
+    event* retired_timer_;  // frees retired pools once idle
+    std::mutex mailbox_mutex_;  // for the two below, between reconfigure() and the loop
+    std::shared_ptr<const WorkerConfiguration> next_configuration_;
+    std::vector<std::latch*> applied_;
     std::unique_ptr<backends::WriteBatcher> writes_;
     bool draining_ = false;
     uint64_t next_client_ = 0;
     std::vector<std::unique_ptr<ListenerContext>> listeners_;
     SlotPool slots_;
     NoReplySink noreply_sink_;
-    // Declared before the connections that refer to them, so they are destroyed after.
-    std::vector<backends::PoolHealth> pool_health_;
-    std::vector<std::vector<std::unique_ptr<backends::ServerHealth>>> health_;
-    std::vector<std::optional<routing::LivePlacement>> live_placements_;
+    // After the slots, whose requests they carry; their hot keys' pending reads point into them.
+    std::vector<std::unique_ptr<WorkerPool>> pools_;
+    // Left by reloads with requests still in flight; freed once idle.
+    std::vector<std::unique_ptr<WorkerPool>> retired_pools_;
     bool any_reads_fail_over_ = false;
-    // After the slots and before the connections, whose pending reads point into them.
-    std::vector<std::unique_ptr<HotKeys>> hot_keys_;
     bool any_hot_keys_ = false;
-    std::vector<std::vector<std::vector<std::unique_ptr<backends::BackendConnection>>>> backends_;
     std::unordered_set<ClientSession*> sessions_;
     std::thread thread_;
 };

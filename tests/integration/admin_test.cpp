@@ -15,36 +15,12 @@
 #include <sstream>
 #include <thread>
 
+#include "support/http.h"
 #include "support/redis_cluster.h"
 
 using namespace shardproxy::testing;
 
 namespace {
-
-struct HttpReply {
-    int status = 0;
-    std::string body;
-};
-
-// One HTTP/1.0 GET: the connection closes after the reply.
-HttpReply http_get(int port, const std::string& path) {
-    const int fd = connect_loopback(port);
-    if (fd < 0) return {};
-    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
-        close(fd);
-        return {};
-    }
-    std::string response;
-    char buffer[65536];
-    for (ssize_t n; (n = recv(fd, buffer, sizeof(buffer), 0)) > 0;) response.append(buffer, static_cast<size_t>(n));
-    close(fd);
-    HttpReply reply;
-    if (std::sscanf(response.c_str(), "HTTP/1.%*d %d", &reply.status) != 1) return {};
-    const size_t body = response.find("\r\n\r\n");
-    if (body != std::string::npos) reply.body = response.substr(body + 4);
-    return reply;
-}
 
 // The exposition format's rules that promtool checks too: every sample belongs to a family
 // announced by HELP and TYPE before it, names are valid, counters end in _total, values parse.
