@@ -4,6 +4,8 @@
 #include "backends/redis_reply_framer.h"
 #include "backends/socket_reader.h"
 
+#include <event2/buffer.h>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -40,6 +42,12 @@ std::unique_ptr<ReplyFramer> make_framer(BackendProtocol protocol) {
     return std::make_unique<RedisReplyFramer>();
 }
 
+// Bytes leave the output buffer only by being written to the socket, whoever writes them (the
+// batched write or the bufferevent finishing what the socket could not take at once).
+void count_sent(evbuffer*, const evbuffer_cb_info* info, void* traffic) {
+    static_cast<ServerTraffic*>(traffic)->bytes_sent.add(info->n_deleted);
+}
+
 timeval to_timeval(uint64_t ms) {
     return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
 }
@@ -55,11 +63,12 @@ std::string resp_command(std::initializer_list<std::string_view> args) {
 }
 
 BackendConnection::BackendConnection(event_base* base, WriteBatcher& writes,
-                                     const BackendEndpoint& endpoint, ServerHealth& health)
+                                     const BackendEndpoint& endpoint, ServerHealth& health, ServerTraffic& traffic)
     : base_(base),
       writes_(writes),
       endpoint_(endpoint),
       health_(health),
+      traffic_(traffic),
       input_(evbuffer_new()),
       deadline_timer_(evtimer_new(base, deadline_cb, this)),
       retry_timer_(evtimer_new(base, retry_cb, this)),
@@ -99,6 +108,7 @@ BackendConnection::~BackendConnection() {
 void BackendConnection::connect() {
     bev_ = bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE);
     bufferevent_setcb(bev_, nullptr, write_cb, event_cb, this);
+    evbuffer_add_cb(bufferevent_get_output(bev_), count_sent, &traffic_);
     // Writability tells when the connect completes; once connected, requests are written by
     // flush_writes at the end of each loop turn.
     bufferevent_enable(bev_, EV_WRITE);
@@ -152,6 +162,7 @@ bool BackendConnection::send_batched_get(std::string_view command, std::string_v
 const std::string& BackendConnection::unavailable_error() {
     if (!health_.down()) return unavailable_error_;
     health_.count_refused();  // a request is being refused because of it
+    traffic_.errors.bump();
     down_error_ = error_text(health_.down_reason());
     return down_error_;
 }
@@ -170,7 +181,8 @@ bool BackendConnection::send_probe(ReplySink* sink) {
 }
 
 void BackendConnection::push_waiting(ReplySink* sink, uint32_t child, bool parsed, bool batched, uint64_t deadline) {
-    waiting_.push_back(Waiting{sink, child, parsed, batched, deadline, false});
+    waiting_.push_back(Waiting{sink, child, parsed, batched, deadline, false, loop_turn_us(base_)});
+    traffic_.requests.bump();
     // While connecting, the bufferevent sends what is queued as soon as the connect completes;
     // an assembled get still has to be put in the queue at the end of the turn.
     if (state_ == State::connected || batched) writes_.schedule(this);
@@ -208,6 +220,7 @@ void BackendConnection::on_deadline() {
         ReplySink* sink = entry.sink;
         entry.sink = nullptr;
         ++timed_out_;
+        traffic_.timeouts.bump();
         health_.on_failure("timed out");
         sink->on_failure(entry.child, timeout_error_);
         sink->release();
@@ -226,6 +239,7 @@ void BackendConnection::on_read() {
     // The server is answering, unless it is refusing the handshake.
     if (!handshaking()) health_.on_reply();
     evbuffer* in = input_;
+    const uint64_t now_us = loop_turn_us(base_);
     // Replies claimed for one client buffer accumulate at the front of `in` and move together.
     DirectRun run;
     while (true) {
@@ -255,7 +269,7 @@ void BackendConnection::on_read() {
                 fail("backend sent a reply nobody asked for");
                 return;
             }
-            deliver_batch(in, length);
+            deliver_batch(in, length, now_us);
             continue;
         }
         waiting_.pop_front();
@@ -265,6 +279,7 @@ void BackendConnection::on_read() {
             evbuffer_drain(in, length);
             continue;
         }
+        traffic_.latency.observe_interval(entry.sent_us, now_us);
         if (entry.parsed) {
             if (!parser_) parser_ = std::make_unique<RedisReplyParser>();
             redisReply* object = parser_->parse(in, 0, length);
@@ -272,6 +287,7 @@ void BackendConnection::on_read() {
             if (object != nullptr) {
                 entry.sink->on_reply_object(entry.child, object);
             } else {
+                traffic_.errors.bump();
                 entry.sink->on_failure(entry.child,
                                        error_text("reply: " + std::string(RedisReplyParser::error())));
             }
@@ -314,7 +330,7 @@ bool BackendConnection::accept_handshake_reply(evbuffer* in, size_t length) {
 
 // The reply at the front of `in` answers the oldest multi-key get: each member gets its VALUE
 // block and an END, or just an END, or, when memcached refused the whole get, its error line.
-void BackendConnection::deliver_batch(evbuffer* in, size_t length) {
+void BackendConnection::deliver_batch(evbuffer* in, size_t length, uint64_t now_us) {
     static constexpr std::string_view kEnd = "END\r\n";
     const uint32_t members = get_batch_.oldest_members();
     std::string error;
@@ -336,6 +352,7 @@ void BackendConnection::deliver_batch(evbuffer* in, size_t length) {
             evbuffer_drain(in, block);
             continue;
         }
+        traffic_.latency.observe_interval(entry.sent_us, now_us);
         if (!error.empty()) {
             entry.sink->on_failure(entry.child, error);
         } else if (const DirectReply direct = entry.sink->claim_direct(entry.child); direct.out != nullptr) {
@@ -420,6 +437,7 @@ void BackendConnection::fail_all_waiting(const std::string& error) {
     for (size_t i = 0; i < failed.size(); ++i) {
         const Waiting& entry = failed[i];
         if (entry.sink == nullptr) continue;
+        if (!entry.handshake) traffic_.errors.bump();
         entry.sink->on_failure(entry.child, error);
         entry.sink->release();
     }
@@ -437,8 +455,10 @@ std::string BackendConnection::error_text(std::string_view what) const {
 
 void BackendConnection::readable_cb(evutil_socket_t fd, short, void* self) {
     auto* connection = static_cast<BackendConnection*>(self);
+    const size_t before = evbuffer_get_length(connection->input_);
     switch (read_once(fd, connection->input_, kReadBytes)) {
     case ReadOutcome::data:
+        connection->traffic_.bytes_received.add(evbuffer_get_length(connection->input_) - before);
         connection->on_read();
         return;
     case ReadOutcome::nothing_yet:

@@ -61,7 +61,7 @@ uint64_t monotonic_ms();
 class BackendConnection final : public WriteBatcher::Writer {
 public:
     BackendConnection(event_base* base, WriteBatcher& writes, const BackendEndpoint& endpoint,
-                      ServerHealth& health);
+                      ServerHealth& health, ServerTraffic& traffic);
     ~BackendConnection();
     BackendConnection(const BackendConnection&) = delete;
     BackendConnection& operator=(const BackendConnection&) = delete;
@@ -110,6 +110,7 @@ private:
         bool batched;  // a member of a multi-key get (get_batch_)
         uint64_t deadline_ms;
         bool handshake;  // AUTH or SELECT, answered to the connection itself (sink is null)
+        uint64_t sent_us;  // the loop turn it was sent in, for the latency histogram
     };
 
     // Claimed replies waiting at the front of the input buffer to move to one client buffer.
@@ -126,7 +127,7 @@ private:
     bool accept_handshake_reply(evbuffer* in, size_t length);
     void push_waiting(ReplySink* sink, uint32_t child, bool parsed, bool batched, uint64_t deadline);
     void on_read();
-    void deliver_batch(evbuffer* in, size_t length);
+    void deliver_batch(evbuffer* in, size_t length, uint64_t now_us);
     void flush_run(evbuffer* in, DirectRun& run);
     void close_socket();
     void on_event(short what);
@@ -149,6 +150,7 @@ private:
     WriteBatcher& writes_;
     BackendEndpoint endpoint_;
     ServerHealth& health_;
+    ServerTraffic& traffic_;  // this worker's counters for the server
     bufferevent* bev_ = nullptr;  // connects and writes
     evbuffer* input_;             // replies not yet handed on
     event* read_event_ = nullptr;

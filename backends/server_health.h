@@ -11,10 +11,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "backends/reply_sink.h"
+#include "backends/traffic_counters.h"
 
 namespace shardproxy::backends {
 
@@ -27,8 +29,11 @@ struct HealthSettings {
 };
 
 // Per server, shared by all workers. They change on failures and probes only, never on the
-// request path of a healthy server, so an atomic add costs nothing that matters.
+// request path of a healthy server, so an atomic add costs nothing that matters. The request
+// path's counters are per worker (`traffic`).
 struct ServerCounters {
+    explicit ServerCounters(uint32_t workers = 1) : traffic(std::make_unique<ServerTraffic[]>(workers)) {}
+
     std::atomic<uint64_t> failures{0};        // connection errors and timeouts
     std::atomic<uint64_t> downs{0};           // times marked down
     std::atomic<uint64_t> probes{0};          // probes sent
@@ -36,6 +41,7 @@ struct ServerCounters {
     std::atomic<uint64_t> refused{0};         // requests failed at once while down
     std::atomic<uint64_t> failovers{0};       // reads sent on to the next replica instead
     std::atomic<uint32_t> down_workers{0};    // workers that see the server down now
+    std::unique_ptr<ServerTraffic[]> traffic;  // one per worker
 
     static void bump(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
 };

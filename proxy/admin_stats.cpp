@@ -60,8 +60,29 @@ public:
         out_.append("# TYPE ").append(name).append(" ").append(type).append("\n");
     }
     // labels: `pool="main",server="b1"` or empty.
-    void sample(const std::string& labels, double value) {
-        out_.append(name_);
+    void sample(const std::string& labels, double value) { sample_as(name_, labels, value); }
+    // A histogram: its _bucket samples (cumulative, bounds in seconds), _sum and _count.
+    void histogram(const std::string& labels, const std::vector<const backends::LatencyHistogram*>& workers) {
+        const std::string name(name_);
+        const std::string separator = labels.empty() ? "" : ",";
+        uint64_t cumulative = 0;
+        uint64_t sum_us = 0;
+        for (size_t bucket = 0; bucket <= backends::kLatencyBoundsUs.size(); ++bucket) {
+            for (const backends::LatencyHistogram* histogram : workers) cumulative += histogram->bucket(bucket);
+            char bound[32] = "+Inf";
+            if (bucket < backends::kLatencyBoundsUs.size()) {
+                std::snprintf(bound, sizeof(bound), "%g", static_cast<double>(backends::kLatencyBoundsUs[bucket]) / 1e6);
+            }
+            sample_as(name + "_bucket", labels + separator + "le=\"" + bound + "\"", static_cast<double>(cumulative));
+        }
+        for (const backends::LatencyHistogram* histogram : workers) sum_us += histogram->sum_us();
+        sample_as(name + "_sum", labels, static_cast<double>(sum_us) / 1e6);
+        sample_as(name + "_count", labels, static_cast<double>(cumulative));
+    }
+
+private:
+    void sample_as(std::string_view name, const std::string& labels, double value) {
+        out_.append(name);
         if (!labels.empty()) out_.append("{").append(labels).append("}");
         char number[32];
         if (value == std::floor(value) && std::fabs(value) < 1e15) {
@@ -72,7 +93,6 @@ public:
         out_.append(number);
     }
 
-private:
     std::string& out_;
     std::string_view name_;
 };
@@ -97,6 +117,43 @@ void for_each_hot_pool(const ProxyStats& stats, const conf::Config& config, Visi
         if (const HotKeyBoard* board = stats.hot_keys(pool)) visit(pool, *board);
     }
 }
+
+std::string listener_label(const conf::ListenerConfig& listener) {
+    return "listener=\"" + label_value(listener.name) + "\"";
+}
+
+// The sum over the workers of one counter of their per-worker sets.
+template <class Traffic>
+uint64_t sum_workers(const Traffic* traffic, size_t workers, const backends::WorkerCounter Traffic::*counter) {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < workers; ++i) sum += (traffic[i].*counter).load();
+    return sum;
+}
+
+template <class Traffic>
+std::vector<const backends::LatencyHistogram*> worker_latencies(const Traffic* traffic, size_t workers) {
+    std::vector<const backends::LatencyHistogram*> out;
+    for (size_t i = 0; i < workers; ++i) out.push_back(&traffic[i].latency);
+    return out;
+}
+
+struct ServerTrafficCounter {
+    std::string_view name;
+    std::string_view help;
+    backends::WorkerCounter backends::ServerTraffic::*counter;
+};
+
+constexpr ServerTrafficCounter kServerTrafficCounters[] = {
+    {"shardproxy_server_requests_total", "Requests sent to the server, health probes included.",
+     &backends::ServerTraffic::requests},
+    {"shardproxy_server_errors_total",
+     "Requests the proxy failed because of the server: refused while down, connection lost, unreadable reply.",
+     &backends::ServerTraffic::errors},
+    {"shardproxy_server_timeouts_total", "Requests to the server answered with a timeout error.",
+     &backends::ServerTraffic::timeouts},
+    {"shardproxy_server_sent_bytes_total", "Bytes written to the server.", &backends::ServerTraffic::bytes_sent},
+    {"shardproxy_server_received_bytes_total", "Bytes read from the server.", &backends::ServerTraffic::bytes_received},
+};
 
 struct ServerCounter {
     std::string_view name;
@@ -147,6 +204,73 @@ constexpr HotKeyCounter kHotKeyCounters[] = {
 
 }  // namespace
 
+namespace {
+
+void write_listener_metrics(std::string& out, const ProxyStats& stats, const conf::Config& config) {
+    const size_t workers = stats.workers.size();
+    {
+        Family requests(out, "shardproxy_listener_requests_total", "counter",
+                        "Client requests by class: read, write, local (answered by the proxy), other.");
+        for (const conf::ListenerConfig& listener : config.listeners) {
+            const ListenerTraffic* traffic = stats.listener(listener);
+            for (size_t kind = 0; kind < kRequestClassNames.size(); ++kind) {
+                uint64_t sum = 0;
+                for (size_t i = 0; i < workers; ++i) sum += traffic[i].requests[kind].load();
+                requests.sample(listener_label(listener) + ",class=\"" + std::string(kRequestClassNames[kind]) + "\"",
+                                static_cast<double>(sum));
+            }
+        }
+    }
+    {
+        Family errors(out, "shardproxy_listener_errors_total", "counter",
+                      "Error replies to clients by kind: request (refused by the proxy), backend (no answer from a server).");
+        for (const conf::ListenerConfig& listener : config.listeners) {
+            const ListenerTraffic* traffic = stats.listener(listener);
+            for (size_t kind = 0; kind < kErrorKindNames.size(); ++kind) {
+                uint64_t sum = 0;
+                for (size_t i = 0; i < workers; ++i) sum += traffic[i].errors[kind].load();
+                errors.sample(listener_label(listener) + ",kind=\"" + std::string(kErrorKindNames[kind]) + "\"",
+                              static_cast<double>(sum));
+            }
+        }
+    }
+    struct ListenerCounter {
+        std::string_view name;
+        std::string_view help;
+        backends::WorkerCounter ListenerTraffic::*counter;
+    };
+    static constexpr ListenerCounter kCounters[] = {
+        {"shardproxy_listener_connections_accepted_total", "Client connections accepted.", &ListenerTraffic::connections},
+        {"shardproxy_listener_received_bytes_total", "Bytes read from clients.", &ListenerTraffic::bytes_received},
+        {"shardproxy_listener_sent_bytes_total", "Bytes written to clients.", &ListenerTraffic::bytes_sent},
+    };
+    for (const ListenerCounter& counter : kCounters) {
+        Family family(out, counter.name, "counter", counter.help);
+        for (const conf::ListenerConfig& listener : config.listeners) {
+            family.sample(listener_label(listener),
+                          static_cast<double>(sum_workers(stats.listener(listener), workers, counter.counter)));
+        }
+    }
+    Family latency(out, "shardproxy_listener_request_duration_seconds", "histogram",
+                   "From the event-loop turn a request was read to the turn its reply was written to the client.");
+    for (const conf::ListenerConfig& listener : config.listeners) {
+        latency.histogram(listener_label(listener), worker_latencies(stats.listener(listener), workers));
+    }
+}
+
+// ",\"latency_sum_us\":S,\"latency_count\":N": what a page needs for the mean over an interval.
+std::string latency_json(const std::vector<const backends::LatencyHistogram*>& workers) {
+    uint64_t sum = 0;
+    uint64_t count = 0;
+    for (const backends::LatencyHistogram* histogram : workers) {
+        sum += histogram->sum_us();
+        count += histogram->count();
+    }
+    return ",\"latency_sum_us\":" + std::to_string(sum) + ",\"latency_count\":" + std::to_string(count);
+}
+
+}  // namespace
+
 std::string prometheus_metrics(const ProxyStats& stats, const conf::Config& config) {
     std::string out;
     Family(out, "shardproxy_build_info", "gauge", "Always 1; the version is a label.")
@@ -193,6 +317,22 @@ std::string prometheus_metrics(const ProxyStats& stats, const conf::Config& conf
             family.sample(server_labels(pool, server), static_cast<double>(load(counters.*counter.counter)));
         });
     }
+    const size_t worker_count = stats.workers.size();
+    for (const ServerTrafficCounter& counter : kServerTrafficCounters) {
+        Family family(out, counter.name, "counter", counter.help);
+        for_each_server(stats, config, [&](const auto& pool, const auto& server, const backends::ServerCounters& counters) {
+            family.sample(server_labels(pool, server),
+                          static_cast<double>(sum_workers(counters.traffic.get(), worker_count, counter.counter)));
+        });
+    }
+    {
+        Family latency(out, "shardproxy_server_request_duration_seconds", "histogram",
+                       "From the event-loop turn a request was sent to the server to the turn its reply arrived.");
+        for_each_server(stats, config, [&](const auto& pool, const auto& server, const backends::ServerCounters& counters) {
+            latency.histogram(server_labels(pool, server), worker_latencies(counters.traffic.get(), worker_count));
+        });
+    }
+    write_listener_metrics(out, stats, config);
     bool any_hot_pool = false;
     for_each_hot_pool(stats, config, [&](const auto&, const auto&) { any_hot_pool = true; });
     if (!any_hot_pool) return out;
@@ -226,7 +366,33 @@ std::string stats_json(const ProxyStats& stats, const conf::Config& config) {
     out += ",\"requests\":" + std::to_string(stats.total_commands());
     out += ",\"noreply_failures\":" + std::to_string(stats.total_noreply_failures());
     out += ",\"background_write_failures\":" + std::to_string(stats.total_background_write_failures());
-    out += ",\"pools\":[";
+    out += ",\"listeners\":[";
+    for (size_t i = 0; i < config.listeners.size(); ++i) {
+        const conf::ListenerConfig& listener = config.listeners[i];
+        const ListenerTraffic* traffic = stats.listener(listener);
+        if (i > 0) out += ',';
+        out += "{\"name\":" + json_string(listener.name) + ",\"listen\":" + json_string(listener.listen.to_string());
+        uint64_t total = 0;
+        std::string by_class;
+        for (size_t kind = 0; kind < kRequestClassNames.size(); ++kind) {
+            uint64_t sum = 0;
+            for (size_t w = 0; w < workers; ++w) sum += traffic[w].requests[kind].load();
+            total += sum;
+            by_class += std::string(kind ? "," : "") + "\"" + std::string(kRequestClassNames[kind]) + "\":" + std::to_string(sum);
+        }
+        out += ",\"requests\":" + std::to_string(total) + ",\"requests_by_class\":{" + by_class + "}";
+        out += ",\"errors\":{";
+        for (size_t kind = 0; kind < kErrorKindNames.size(); ++kind) {
+            uint64_t sum = 0;
+            for (size_t w = 0; w < workers; ++w) sum += traffic[w].errors[kind].load();
+            out += std::string(kind ? "," : "") + "\"" + std::string(kErrorKindNames[kind]) + "\":" + std::to_string(sum);
+        }
+        out += "},\"connections_accepted\":" + std::to_string(sum_workers(traffic, workers, &ListenerTraffic::connections));
+        out += ",\"bytes_received\":" + std::to_string(sum_workers(traffic, workers, &ListenerTraffic::bytes_received));
+        out += ",\"bytes_sent\":" + std::to_string(sum_workers(traffic, workers, &ListenerTraffic::bytes_sent));
+        out += latency_json(worker_latencies(traffic, workers)) + "}";
+    }
+    out += "],\"pools\":[";
     for (size_t pool = 0; pool < config.pools.size(); ++pool) {
         const conf::PoolConfig& pool_config = config.pools[pool];
         if (pool > 0) out += ',';
@@ -243,7 +409,16 @@ std::string stats_json(const ProxyStats& stats, const conf::Config& config) {
             out += ",\"probes\":" + std::to_string(load(counters.probes));
             out += ",\"probe_failures\":" + std::to_string(load(counters.probe_failures));
             out += ",\"refused\":" + std::to_string(load(counters.refused));
-            out += ",\"failovers\":" + std::to_string(load(counters.failovers)) + "}";
+            out += ",\"failovers\":" + std::to_string(load(counters.failovers));
+            const backends::ServerTraffic* traffic = counters.traffic.get();
+            for (const auto& [name, counter] : {std::pair{"requests", &backends::ServerTraffic::requests},
+                                                {"errors", &backends::ServerTraffic::errors},
+                                                {"timeouts", &backends::ServerTraffic::timeouts},
+                                                {"bytes_sent", &backends::ServerTraffic::bytes_sent},
+                                                {"bytes_received", &backends::ServerTraffic::bytes_received}}) {
+                out += ",\"" + std::string(name) + "\":" + std::to_string(sum_workers(traffic, workers, counter));
+            }
+            out += latency_json(worker_latencies(traffic, workers)) + "}";
         }
         out += "]";
         if (const HotKeyBoard* hot = stats.hot_keys(pool_config)) {

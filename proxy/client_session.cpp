@@ -22,6 +22,7 @@ ClientSession::ClientSession(Worker& worker, std::shared_ptr<const routing::Topo
     : worker_(worker),
       topology_(std::move(topology)),
       listener_(&listener),
+      traffic_(&worker.listener_traffic(*listener.config)),
       input_(evbuffer_new()),
       id_(id),
       bev_(bufferevent_socket_new(worker.base(), fd, BEV_OPT_CLOSE_ON_FREE)),
@@ -31,6 +32,7 @@ ClientSession::ClientSession(Worker& worker, std::shared_ptr<const routing::Topo
     // Reading is ours (backends/socket_reader.h).
     bufferevent_setcb(bev_, nullptr, write_cb, event_cb, this);
     bufferevent_setwatermark(bev_, EV_WRITE, kMaxBufferedReplyBytes / 2, 0);
+    evbuffer_add_cb(output(), count_sent, this);
     bufferevent_disable(bev_, EV_READ | EV_WRITE);
     event_add(read_event_, nullptr);
 }
@@ -85,8 +87,21 @@ void ClientSession::flush_input_run() {
     input_run_.bytes = 0;
 }
 
+void ClientSession::rebind(std::shared_ptr<const routing::Topology> topology, const routing::ListenerTopology& listener) {
+    topology_ = std::move(topology);
+    listener_ = &listener;
+    traffic_ = &worker_.listener_traffic(*listener.config);
+}
+
+// Bytes leave the output buffer only by being written to the socket, by the batched write or
+// by the bufferevent finishing what the socket could not take at once.
+void ClientSession::count_sent(evbuffer*, const evbuffer_cb_info* info, void* self) {
+    static_cast<ClientSession*>(self)->traffic_->bytes_sent.add(info->n_deleted);
+}
+
 ReplySlot* ClientSession::push_slot() {
     ReplySlot* slot = worker_.slots().acquire(this);
+    slot->started_us = backends::loop_turn_us(worker_.base());
     if (tail_ == nullptr) {
         head_ = slot;
     } else {
@@ -113,6 +128,7 @@ void ClientSession::end_unclaimed_guards() {
 }
 
 void ClientSession::retire(ReplySlot* slot) {
+    traffic_->latency.observe_interval(slot->started_us, backends::loop_turn_us(worker_.base()));
     if (!slot->write_guards.empty()) {
         for (const WriteGuard& guard : slot->write_guards) guard.bump();
         --unanswered_writes_;
@@ -138,6 +154,7 @@ bool ClientSession::answer_without_backend(const HotKeys::Read& read) {
 void ClientSession::join(PendingRead& read) { read.join(push_slot()); }
 
 void ClientSession::reply_error(std::string_view error) {
+    traffic_->count(ErrorKind::request);
     ReplySlot* slot = push_slot();
     append_error(slot->reply, error);
     slot->done = true;
@@ -165,6 +182,7 @@ void ClientSession::on_reply_bytes(ReplySlot* slot, evbuffer* from, size_t lengt
 }
 
 void ClientSession::on_reply_error(ReplySlot* slot, std::string_view error) {
+    traffic_->count(ErrorKind::backend);
     append_error(slot->reply, error);
     slot->done = true;
     write_completed();
@@ -236,8 +254,10 @@ void ClientSession::close_when_flushed() {
 
 void ClientSession::readable_cb(evutil_socket_t fd, short, void* self) {
     auto* session = static_cast<ClientSession*>(self);
+    const size_t before = evbuffer_get_length(session->input_);
     switch (backends::read_once(fd, session->input_, kReadBytes)) {
     case backends::ReadOutcome::data:
+        session->traffic_->bytes_received.add(evbuffer_get_length(session->input_) - before);
         session->run_input();
         return;
     case backends::ReadOutcome::nothing_yet:

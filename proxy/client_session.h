@@ -29,6 +29,7 @@
 #include "backends/reply_sink.h"
 #include "backends/write_batcher.h"
 #include "proxy/hot_keys.h"
+#include "proxy/listener_traffic.h"
 #include "proxy/reply_slot.h"
 
 #include "routing/topology.h"
@@ -53,15 +54,15 @@ public:
     void on_reply_error(ReplySlot* slot, std::string_view error);
     void on_slot_done(ReplySlot* slot);
 
+    // Counts the request being dispatched.
+    void count(RequestClass kind) { traffic_->count(kind); }
+
     // Graceful stop: no new requests; close once every reply is out.
     void stop_reading();
 
     const routing::ListenerTopology& listener() const { return *listener_; }
     // A reload: the session's next requests are routed by `listener` of the new configuration.
-    void rebind(std::shared_ptr<const routing::Topology> topology, const routing::ListenerTopology& listener) {
-        topology_ = std::move(topology);
-        listener_ = &listener;
-    }
+    void rebind(std::shared_ptr<const routing::Topology> topology, const routing::ListenerTopology& listener);
 
 protected:
     // What handling the request at the front of the unparsed input came to.
@@ -120,6 +121,7 @@ protected:
     Worker& worker_;
     std::shared_ptr<const routing::Topology> topology_;  // holds listener_
     const routing::ListenerTopology* listener_;
+    ListenerTraffic* traffic_;  // this worker's counters for the listener
     evbuffer* input_;  // what the client sent and the parser has not used up
     uint64_t id_;
     size_t bytes_needed_ = 1;  // input below this cannot make a request complete
@@ -133,6 +135,7 @@ private:
     evbuffer* output() const { return bufferevent_get_output(bev_); }
 
     static void readable_cb(evutil_socket_t fd, short, void* self);
+    static void count_sent(evbuffer*, const evbuffer_cb_info* info, void* self);
     static void write_cb(bufferevent*, void* self);
     static void event_cb(bufferevent*, short what, void* self);
 

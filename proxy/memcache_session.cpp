@@ -121,6 +121,7 @@ ClientSession::Handled MemcacheSession::handle_next(std::string_view unparsed) {
         // An error, or part of a data block being swallowed: the bytes are dropped.
         extend_input_run(nullptr, parser_.consumed());
         if (status == MemcacheRequestParser::Status::error) {
+            traffic_->count(ErrorKind::request);
             if (!parser_.error_reply().empty()) reply_line(parser_.error_reply());
             if (parser_.must_close()) {
                 flush_input_run();
@@ -152,7 +153,27 @@ void MemcacheSession::append_error(evbuffer* out, std::string_view error) {
     add(out, kCrlf);
 }
 
+RequestClass MemcacheSession::request_class(MemcacheCommand command) {
+    switch (command) {
+    case MemcacheCommand::get:
+    case MemcacheCommand::gets:
+    case MemcacheCommand::meta_get:
+        return RequestClass::read;
+    case MemcacheCommand::version:
+    case MemcacheCommand::verbosity:
+    case MemcacheCommand::stats:
+    case MemcacheCommand::quit:
+    case MemcacheCommand::meta_noop:
+        return RequestClass::local;
+    case MemcacheCommand::meta_debug:
+        return RequestClass::other;
+    default:  // gat and gats too: they change the time to live
+        return RequestClass::write;
+    }
+}
+
 void MemcacheSession::execute(const MemcacheRequest& request) {
+    count(request_class(request.command));
     switch (request.command) {
     case MemcacheCommand::get:
     case MemcacheCommand::gets:

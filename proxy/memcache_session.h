@@ -29,6 +29,7 @@ public:
     void on_reply_bytes(ReplySlot* slot, evbuffer* from, size_t length) override;
 
 private:
+    static RequestClass request_class(MemcacheCommand command);
     struct Placement {
         uint32_t pool = 0;
         uint32_t server = 0;

@@ -14,6 +14,7 @@
 #include "backends/server_health.h"
 #include "conf/config.h"
 #include "proxy/hot_key_board.h"
+#include "proxy/listener_traffic.h"
 
 namespace shardproxy::proxy {
 
@@ -53,6 +54,8 @@ public:
     backends::ServerCounters& server(const conf::PoolConfig& pool, const conf::ServerConfig& server) const;
     // The pool's hot-key board, or null when the pool has no hot-key handling.
     HotKeyBoard* hot_keys(const conf::PoolConfig& pool) const;
+    // The listener's counters, one per worker; prepare() made them.
+    ListenerTraffic* listener(const conf::ListenerConfig& listener) const;
 
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::vector<std::unique_ptr<WorkerStats>> workers;
@@ -92,6 +95,7 @@ private:
     };
     mutable std::mutex mutex_;  // for the maps only: counters are read and written without it
     std::map<std::string, PoolCounters, std::less<>> pools_;
+    std::map<std::string, std::unique_ptr<ListenerTraffic[]>, std::less<>> listeners_;
 };
 
 }  // namespace shardproxy::proxy

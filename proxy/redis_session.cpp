@@ -44,6 +44,21 @@ bool is_replicated_write_command(const RedisCommand& command) {
     return command.name == "eval" || command.name == "evalsha" || command.name == "fcall";
 }
 
+RequestClass request_class(const RedisCommand& command) {
+    switch (command.kind) {
+    case CommandKind::local:
+        return RequestClass::local;
+    case CommandKind::unsupported:
+        return RequestClass::other;
+    case CommandKind::keyed:
+    case CommandKind::split_merge:
+    case CommandKind::broadcast:
+        break;
+    }
+    if (is_replicated_write_command(command)) return RequestClass::write;
+    return command.kind == CommandKind::broadcast ? RequestClass::other : RequestClass::read;
+}
+
 bool is_replicated_write(const RedisCommand& command, const conf::PoolConfig& pool) {
     return pool.replicas > 1 && is_replicated_write_command(command);
 }
@@ -94,17 +109,21 @@ void RedisSession::execute(std::span<const std::string_view> args, const RespReq
     // Before anything else, so that a client without the password learns nothing, not even
     // which commands exist.
     if (!authenticated_ && (command == nullptr || (command->flags & command_flag::no_auth) == 0)) {
+        count(RequestClass::other);
         reply_error(kNoAuthError);
         return;
     }
     if (command == nullptr) {
+        count(RequestClass::other);
         reply_error(unknown_command_error(args));
         return;
     }
     if (!prepare_command(*command, args, key_indices_, error_)) {
+        count(RequestClass::other);
         reply_error(error_);
         return;
     }
+    count(request_class(*command));
     if (worker_.any_hot_keys() && is_replicated_write_command(*command)) guard_writes(*command, args);
     switch (command->kind) {
     case CommandKind::keyed:

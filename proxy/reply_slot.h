@@ -58,6 +58,7 @@ public:
     uint8_t request_kind = 0;          // what the session needs to inspect it; its own code
     bool done = false;
     std::vector<WriteGuard> write_guards;  // bumped when answered and when recycled
+    uint64_t started_us = 0;  // the loop turn its request was read in (proxy-side latency)
 
 private:
 

@@ -232,6 +232,7 @@ void Worker::on_accept(evutil_socket_t fd, uint32_t listener) {
         return;
     }
     stats().bump_connections();
+    listener_traffic(*serving.config).connections.bump();
     if (serving.config->listen.kind == conf::Address::Kind::tcp) {
         const int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -65,6 +65,7 @@ public:
     WorkerStats& stats() { return *stats_.workers[index_]; }
     NoReplySink& noreply_sink() { return noreply_sink_; }
     const ProxyStats& proxy_stats() const { return stats_; }
+    ListenerTraffic& listener_traffic(const conf::ListenerConfig& listener) { return stats_.listener(listener)[index_]; }
 
     // The server a key of the pool goes to: the topology's placement, or while servers are down
     // in a pool with on_down = "rehash", the placement over the servers that are up.

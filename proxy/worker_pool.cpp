@@ -46,11 +46,11 @@ WorkerPool::WorkerPool(const WorkerPoolContext& context, std::shared_ptr<const r
         }
         WorkerServer& fresh = servers.emplace_back();
         fresh.endpoint = endpoints[server];
-        fresh.health = std::make_unique<backends::ServerHealth>(context.base, settings, *health_,
-                                                                context.stats.server(config, config.servers[server]));
+        backends::ServerCounters& counters = context.stats.server(config, config.servers[server]);
+        fresh.health = std::make_unique<backends::ServerHealth>(context.base, settings, *health_, counters);
         for (uint32_t i = 0; i < config.server_connections; ++i) {
-            fresh.connections.push_back(
-                std::make_unique<backends::BackendConnection>(context.base, context.writes, endpoint, *fresh.health));
+            fresh.connections.push_back(std::make_unique<backends::BackendConnection>(
+                context.base, context.writes, endpoint, *fresh.health, counters.traffic[context.worker]));
         }
         fresh.health->set_probe_connection(fresh.connections.front().get());
     }

@@ -43,7 +43,12 @@ std::string exposition_problems(const std::string& text) {
             family_type = match[2];
             if (family_type == "counter" && !family.ends_with("_total")) problems += "counter without _total: " + line + "\n";
         } else if (std::regex_match(line, match, sample)) {
-            if (match[1] != family || family_type.empty()) problems += "sample outside its family: " + line + "\n";
+            const std::string name = match[1];
+            const bool histogram_part = family_type == "histogram" &&
+                                        (name == family + "_bucket" || name == family + "_sum" || name == family + "_count");
+            if ((name != family && !histogram_part) || family_type.empty()) {
+                problems += "sample outside its family: " + line + "\n";
+            }
         } else {
             problems += "not exposition format: " + line + "\n";
         }
@@ -103,6 +108,23 @@ TEST_CASE("healthz, readyz, metrics, stats and config describe the running proxy
                                          cluster.server(0).address() + "\"}") == 1);
     CHECK(sample_value(metrics.body, "shardproxy_hotkey_cache_hits_total{pool=\"main\"}") > 1000);
     CHECK(metrics.body.find("shardproxy_hotkey_reads_per_second{pool=\"main\",key=\"popular\"} ") != std::string::npos);
+    // The request path's own counters: by listener and class, by server, with latencies.
+    CHECK(sample_value(metrics.body, "shardproxy_listener_requests_total{listener=\"front\",class=\"read\"}") == 2500);
+    CHECK(sample_value(metrics.body, "shardproxy_listener_requests_total{listener=\"front\",class=\"write\"}") == 1);
+    CHECK(sample_value(metrics.body, "shardproxy_listener_connections_accepted_total{listener=\"front\"}") >= 1);
+    CHECK(sample_value(metrics.body, "shardproxy_listener_received_bytes_total{listener=\"front\"}") > 2500 * 20);
+    CHECK(sample_value(metrics.body, "shardproxy_listener_sent_bytes_total{listener=\"front\"}") > 2500 * 9);
+    CHECK(sample_value(metrics.body,
+                       "shardproxy_listener_request_duration_seconds_count{listener=\"front\"}") >= 2500);
+    CHECK(sample_value(metrics.body,
+                       "shardproxy_listener_request_duration_seconds_bucket{listener=\"front\",le=\"+Inf\"}") >= 2500);
+    const std::string server_a = "{pool=\"main\",server=\"cache-a\",address=\"" + cluster.server(0).address() + "\"}";
+    const std::string server_b = "{pool=\"main\",server=\"cache-b\",address=\"" + cluster.server(1).address() + "\"}";
+    const uint64_t sent = sample_value(metrics.body, "shardproxy_server_requests_total" + server_a) +
+                          sample_value(metrics.body, "shardproxy_server_requests_total" + server_b);
+    CHECK(sent >= 1);  // the SET, and whatever the near cache did not answer
+    CHECK(sent < 2500);
+    CHECK(sample_value(metrics.body, "shardproxy_server_timeouts_total" + server_a) == 0);
 
     const HttpReply stats = http_get(admin, "/stats");
     REQUIRE(stats.status == 200);
