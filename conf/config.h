@@ -126,6 +126,10 @@ struct ProxyConfig {
     uint32_t max_client_connections = 10000;
     uint64_t max_request_bytes = 512ull * 1024 * 1024;
     uint32_t drain_timeout_ms = 5000;
+    // Client limits (see conf/README.md): 0 disables the two timeouts.
+    uint64_t max_client_output_bytes = 64ull * 1024 * 1024;
+    uint32_t client_request_timeout_ms = 30000;
+    uint32_t client_idle_timeout_ms = 0;
     LogLevel log_level = LogLevel::info;
     std::string log_file;  // "" logs to stderr
     bool operator==(const ProxyConfig&) const = default;

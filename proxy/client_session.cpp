@@ -10,7 +10,9 @@ namespace {
 
 // Flow control: past either limit the session stops reading until replies drain.
 constexpr uint32_t kMaxInFlightRequests = 1024;
-constexpr size_t kMaxBufferedReplyBytes = 8 * 1024 * 1024;
+// Sent ahead of the first reply the client has not taken, so that the socket buffer is used
+// before the write callback tells flow control about progress.
+constexpr size_t kWriteLowWatermark = 256 * 1024;
 
 // One recv per readiness event takes up to this much.
 constexpr size_t kReadBytes = 16 * 1024;
@@ -23,6 +25,8 @@ ClientSession::ClientSession(Worker& worker, std::shared_ptr<const routing::Topo
       topology_(std::move(topology)),
       listener_(&listener),
       traffic_(&worker.listener_traffic(*listener.config)),
+      max_output_bytes_(worker.topology().config().proxy.max_client_output_bytes),
+      last_activity_ms_(coarse_monotonic_ms()),
       input_(evbuffer_new()),
       id_(id),
       bev_(bufferevent_socket_new(worker.base(), fd, BEV_OPT_CLOSE_ON_FREE)),
@@ -31,7 +35,7 @@ ClientSession::ClientSession(Worker& worker, std::shared_ptr<const routing::Topo
     // bufferevent itself (write-enabled when new) only while a reply did not fit the socket.
     // Reading is ours (backends/socket_reader.h).
     bufferevent_setcb(bev_, nullptr, write_cb, event_cb, this);
-    bufferevent_setwatermark(bev_, EV_WRITE, kMaxBufferedReplyBytes / 2, 0);
+    bufferevent_setwatermark(bev_, EV_WRITE, kWriteLowWatermark, 0);
     evbuffer_add_cb(output(), count_sent, this);
     bufferevent_disable(bev_, EV_READ | EV_WRITE);
     event_add(read_event_, nullptr);
@@ -52,7 +56,10 @@ ClientSession::~ClientSession() {
 
 void ClientSession::process_input() {
     const size_t available = evbuffer_get_length(input_);
-    if (available < bytes_needed_) return;
+    if (available < bytes_needed_) {
+        if (partial_since_ms_ == 0) partial_since_ms_ = coarse_monotonic_ms();
+        return;
+    }
     // Every complete request is parsed in place (pullup is free when the data is one chunk
     // already). Request bytes stay in the input buffer until they leave in runs: consecutive
     // requests forwarded unchanged to the same backend move in one call, which keeps the
@@ -69,6 +76,29 @@ void ClientSession::process_input() {
         update_flow_control();
     }
     flush_input_run();
+    // A request begun and not finished starts the client_request_timeout_ms clock; requests
+    // waiting while reading is paused are whole, and wait for the proxy, not the client.
+    if (evbuffer_get_length(input_) == 0 || reading_paused_) {
+        partial_since_ms_ = 0;
+    } else if (parsed > 0 || partial_since_ms_ == 0) {
+        partial_since_ms_ = coarse_monotonic_ms();
+    }
+}
+
+ClientSession::Limit ClientSession::check_limits(uint64_t now_ms, const conf::ProxyConfig& limits) {
+    if (overflowed_) return Limit::close_now;
+    if (closing_) return Limit::within;
+    const uint32_t request_ms = limits.client_request_timeout_ms;
+    if (request_ms > 0 && partial_since_ms_ != 0 && now_ms - partial_since_ms_ >= request_ms) {
+        flush_input_run();
+        evbuffer_drain(input_, evbuffer_get_length(input_));
+        reply_error(request_timeout_error(request_ms));
+        stop_reading();
+        return Limit::within;
+    }
+    const uint32_t idle_ms = limits.client_idle_timeout_ms;
+    if (idle_ms > 0 && now_ms - last_activity_ms_ >= idle_ms) return Limit::close_now;
+    return Limit::within;
 }
 
 void ClientSession::extend_input_run(evbuffer* target, size_t bytes) {
@@ -91,12 +121,16 @@ void ClientSession::rebind(std::shared_ptr<const routing::Topology> topology, co
     topology_ = std::move(topology);
     listener_ = &listener;
     traffic_ = &worker_.listener_traffic(*listener.config);
+    max_output_bytes_ = topology_->config().proxy.max_client_output_bytes;
 }
 
 // Bytes leave the output buffer only by being written to the socket, by the batched write or
 // by the bufferevent finishing what the socket could not take at once.
 void ClientSession::count_sent(evbuffer*, const evbuffer_cb_info* info, void* self) {
-    static_cast<ClientSession*>(self)->traffic_->bytes_sent.add(info->n_deleted);
+    if (info->n_deleted == 0) return;
+    auto* session = static_cast<ClientSession*>(self);
+    session->traffic_->bytes_sent.add(info->n_deleted);
+    session->last_activity_ms_ = coarse_monotonic_ms();
 }
 
 ReplySlot* ClientSession::push_slot() {
@@ -212,18 +246,28 @@ void ClientSession::write_completed() {
     update_flow_control();
 }
 
+// Reading pauses while too many requests are in flight; replies a client does not take are
+// bounded by max_client_output_bytes, past which the client is disconnected, as Redis does
+// with its client-output-buffer-limit. (Pausing on unread replies instead would let a client
+// that never reads hold its connection and that much memory for ever.)
 void ClientSession::update_flow_control() {
+    if (evbuffer_get_length(output()) > max_output_bytes_ && !overflowed_) {
+        // Closed by the worker's next limits check, outside whatever callback this is.
+        overflowed_ = true;
+        closing_ = true;
+        event_del(read_event_);
+        return;
+    }
     if (closing_) return;
-    const size_t buffered = evbuffer_get_length(output());
     if (!reading_paused_) {
-        if (in_flight_ < kMaxInFlightRequests && buffered < kMaxBufferedReplyBytes) return;
+        if (in_flight_ < kMaxInFlightRequests) return;
         reading_paused_ = true;
         event_del(read_event_);
         return;
     }
-    // Resume only well below the limits, so a client at the limit does not flip reading on
+    // Resume only well below the limit, so a client at the limit does not flip reading on
     // and off for every reply.
-    if (in_flight_ > kMaxInFlightRequests / 2 || buffered > kMaxBufferedReplyBytes / 2) return;
+    if (in_flight_ > kMaxInFlightRequests / 2) return;
     reading_paused_ = false;
     event_add(read_event_, nullptr);
     // Requests may already sit in the input buffer; no read event will announce them.
@@ -258,6 +302,7 @@ void ClientSession::readable_cb(evutil_socket_t fd, short, void* self) {
     switch (backends::read_once(fd, session->input_, kReadBytes)) {
     case backends::ReadOutcome::data:
         session->traffic_->bytes_received.add(evbuffer_get_length(session->input_) - before);
+        session->last_activity_ms_ = coarse_monotonic_ms();
         session->run_input();
         return;
     case backends::ReadOutcome::nothing_yet:

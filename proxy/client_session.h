@@ -16,8 +16,9 @@
 //
 // Every request that expects a reply gets a ReplySlot appended at the tail when it is parsed;
 // local answers and errors fill their slot at once. The session stops reading while too many
-// requests are in flight or too many reply bytes wait for a slow client, so what one client can
-// make the proxy hold is bounded: at most kMaxInFlightRequests replies, plus the output limit.
+// requests are in flight, and a client that leaves more than max_client_output_bytes of replies
+// unread is disconnected, so what one client can make the proxy hold is bounded: at most
+// kMaxInFlightRequests replies, plus the output limit.
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
@@ -54,6 +55,12 @@ public:
     void on_reply_error(ReplySlot* slot, std::string_view error);
     void on_slot_done(ReplySlot* slot);
 
+    // The client limits of [proxy] (conf/README.md), checked once a second by the worker. A
+    // request taking too long to arrive is answered with an error here and the session closes
+    // once it is out; close_now asks the worker to close the session at once.
+    enum class Limit { within, close_now };
+    Limit check_limits(uint64_t now_ms, const conf::ProxyConfig& limits);
+
     // Counts the request being dispatched.
     void count(RequestClass kind) { traffic_->count(kind); }
 
@@ -80,6 +87,8 @@ protected:
     virtual Handled handle_next(std::string_view unparsed) = 0;
     // `error` is a protocol error line body, as backends word it ("ERR ...", "SERVER_ERROR ...").
     virtual void append_error(evbuffer* out, std::string_view error) = 0;
+    // The error for a request not completed within client_request_timeout_ms, in the protocol's words.
+    virtual std::string request_timeout_error(uint32_t timeout_ms) const = 0;
 
     // Input bytes already parsed that leave together: moved to a backend, or dropped (null
     // target). Consecutive requests forwarded unchanged to the same backend move in one call.
@@ -122,6 +131,10 @@ protected:
     std::shared_ptr<const routing::Topology> topology_;  // holds listener_
     const routing::ListenerTopology* listener_;
     ListenerTraffic* traffic_;  // this worker's counters for the listener
+    uint64_t max_output_bytes_;   // replies waiting for the client beyond this close it
+    bool overflowed_ = false;     // it went past max_output_bytes_: to be closed
+    uint64_t last_activity_ms_;   // the last byte read from or written to the client
+    uint64_t partial_since_ms_ = 0;  // when the request not yet complete began; 0: none
     evbuffer* input_;  // what the client sent and the parser has not used up
     uint64_t id_;
     size_t bytes_needed_ = 1;  // input below this cannot make a request complete

@@ -148,6 +148,10 @@ ClientSession::Handled MemcacheSession::handle_next(std::string_view unparsed) {
     return {Handled::Kind::consumed, request.wire_bytes};
 }
 
+std::string MemcacheSession::request_timeout_error(uint32_t timeout_ms) const {
+    return "CLIENT_ERROR request not completed within " + std::to_string(timeout_ms) + " ms";
+}
+
 void MemcacheSession::append_error(evbuffer* out, std::string_view error) {
     add(out, error);
     add(out, kCrlf);

@@ -37,6 +37,7 @@ private:
     };
 
     Handled handle_next(std::string_view unparsed) override;
+    std::string request_timeout_error(uint32_t timeout_ms) const override;
     void append_error(evbuffer* out, std::string_view error) override;
 
     void execute(const MemcacheRequest& request);

@@ -99,6 +99,10 @@ ClientSession::Handled RedisSession::handle_next(std::string_view unparsed) {
     return {Handled::Kind::consumed, request.wire_bytes};
 }
 
+std::string RedisSession::request_timeout_error(uint32_t timeout_ms) const {
+    return "ERR Protocol error: request not completed within " + std::to_string(timeout_ms) + " ms";
+}
+
 void RedisSession::append_error(evbuffer* out, std::string_view error) {
     resp::append_error(out, error);
 }

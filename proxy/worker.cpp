@@ -42,6 +42,9 @@ Worker::Worker(uint32_t index, uint32_t worker_count, const WorkerConfiguration&
     drain_timer_ = evtimer_new(base_, drain_deadline_cb, this);
     publish_timer_ = event_new(base_, -1, EV_PERSIST, publish_cb, this);
     retired_timer_ = event_new(base_, -1, EV_PERSIST, retired_cb, this);
+    client_limits_timer_ = event_new(base_, -1, EV_PERSIST, client_limits_cb, this);
+    const timeval second{1, 0};
+    event_add(client_limits_timer_, &second);
     writes_ = std::make_unique<backends::WriteBatcher>(base_);
     apply(configuration);
 }
@@ -67,6 +70,7 @@ Worker::~Worker() {
     event_free(drain_timer_);
     event_free(publish_timer_);
     event_free(retired_timer_);
+    event_free(client_limits_timer_);
     close(stop_fd_);
     close(reconfigure_fd_);
     event_base_free(base_);
@@ -315,5 +319,16 @@ void Worker::reconfigure_cb(evutil_socket_t fd, short, void* self) {
 }
 
 void Worker::retired_cb(evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->free_idle_retired_pools(); }
+
+void Worker::client_limits_cb(evutil_socket_t, short, void* self) {
+    auto* worker = static_cast<Worker*>(self);
+    const uint64_t now = coarse_monotonic_ms();
+    const conf::ProxyConfig& limits = worker->topology_->config().proxy;
+    // Closing edits sessions_.
+    const std::vector<ClientSession*> open(worker->sessions_.begin(), worker->sessions_.end());
+    for (ClientSession* session : open) {
+        if (session->check_limits(now, limits) == ClientSession::Limit::close_now) worker->close_session(session);
+    }
+}
 
 }  // namespace shardproxy::proxy

@@ -184,6 +184,7 @@ private:
     static void publish_cb(evutil_socket_t, short, void* self);
     static void reconfigure_cb(evutil_socket_t fd, short, void* self);
     static void retired_cb(evutil_socket_t, short, void* self);
+    static void client_limits_cb(evutil_socket_t, short, void* self);
 
     uint32_t index_;
     uint32_t worker_count_;
@@ -198,6 +199,7 @@ private:
     int reconfigure_fd_;
     event* reconfigure_event_;
     event* retired_timer_;  // frees retired pools once idle
+    event* client_limits_timer_;  // once a second: client timeouts and output limits
     std::mutex mailbox_mutex_;  // for the two below, between reconfigure() and the loop
     std::shared_ptr<const WorkerConfiguration> next_configuration_;
     std::vector<std::latch*> applied_;

@@ -45,7 +45,8 @@ TEST_CASE("an unknown key with no close match lists the valid keys") {
     CHECK(
         problems(std::string(minimal_config) + "[proxy]\ncolour = 2\n") ==
         "test.toml:8:1: unknown key 'proxy.colour'; expected one of: workers, admin, max_client_connections, "
-        "max_request_bytes, drain_timeout_ms, log_level, log_file\n");
+        "max_request_bytes, drain_timeout_ms, max_client_output_bytes, client_request_timeout_ms, "
+        "client_idle_timeout_ms, log_level, log_file\n");
 }
 
 TEST_CASE("an unknown key inside a route is named with the listener and route index") {

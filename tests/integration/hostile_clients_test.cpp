@@ -1,0 +1,238 @@
+// Clients that misbehave on purpose, against a real shardproxy in front of a real redis-server:
+// a slowloris, a client that pipelines 100,000 requests and never reads, declared sizes far
+// beyond the limits, deep nesting, garbage, idle connections and 5,000 connections at once. In
+// every case the proxy stays up, a well-behaved client beside it is served, and the proxy's
+// memory (RSS) after the flood stays within a stated margin of before.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/http.h"
+#include "support/memcache_client.h"
+#include "support/processes.h"
+
+using namespace shardproxy::testing;
+
+namespace {
+
+// What the proxy may keep after a flood is over, beyond what it had before: glibc keeps up to
+// 64 MiB of freed memory per arena for reuse (proxy/process.cpp); what they hold is far less.
+constexpr long kRssMarginKib = 64 * 1024;
+
+std::string config(const RedisServer& redis, int admin, const std::string& limits) {
+    return "[proxy]\nworkers = 2\nadmin = \"127.0.0.1:" + std::to_string(admin) + "\"\n" + limits +
+           "\n[[listener]]\nname = \"front\"\nlisten = \"127.0.0.1:@PORT@\"\nprotocol = \"redis\"\npool = \"main\"\n"
+           "[pool.main]\nprotocol = \"redis\"\nservers = [\"" +
+           redis.address() + ":1 cache\"]\n";
+}
+
+long rss_kib(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+    }
+    return -1;
+}
+
+uint64_t metric(int admin, const std::string& series) {
+    const std::string text = http_get(admin, "/metrics").body;
+    const size_t at = text.find("\n" + series + " ");
+    return at == std::string::npos ? UINT64_MAX : std::stoull(text.substr(at + series.size() + 2));
+}
+
+bool wait_for(const std::function<bool()>& condition, int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (condition()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return condition();
+}
+
+// A well-behaved client beside the hostile ones: it must be answered throughout.
+class Bystander {
+public:
+    explicit Bystander(int port) : thread_([this, port] {
+        Client client(port);
+        while (!stop_.load()) {
+            if (describe(client.command({"PING"}).get()) != "status:PONG") ++failures_;
+            ++answered_;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }) {}
+    ~Bystander() { finish(); }
+    void finish() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    int failures() const { return failures_.load(); }
+    int answered() const { return answered_.load(); }
+
+private:
+    std::atomic<bool> stop_{false};
+    std::atomic<int> failures_{0};
+    std::atomic<int> answered_{0};
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("a client sending one byte at a time is cut off after client_request_timeout_ms") {
+    RedisServer redis;
+    const int admin = free_port();
+    ShardProxy proxy(config(redis, admin, "client_request_timeout_ms = 1000\n"));
+    Bystander bystander(proxy.port());
+    RawConnection slow(proxy.port());
+    REQUIRE(slow.send("*2\r\n$3\r\nGET\r\n$100\r\n"));
+    const auto start = std::chrono::steady_clock::now();
+    std::string received;
+    while (!slow.closed() && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+        slow.send("x");
+        received += slow.read_for(200);
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    MESSAGE("slow client cut off after " << seconds << " s");
+    CHECK(slow.closed());
+    CHECK(received == "-ERR Protocol error: request not completed within 1000 ms\r\n");
+    CHECK(seconds < 3.5);
+    bystander.finish();
+    CHECK(bystander.failures() == 0);
+    CHECK(bystander.answered() > 20);
+    CHECK(metric(admin, "shardproxy_listener_errors_total{listener=\"front\",kind=\"request\"}") == 1);
+}
+
+TEST_CASE("an idle client is closed after client_idle_timeout_ms; a busy one is not") {
+    RedisServer redis;
+    const int admin = free_port();
+    ShardProxy proxy(config(redis, admin, "client_idle_timeout_ms = 1000\n"));
+    Bystander bystander(proxy.port());
+    RawConnection idle(proxy.port());
+    REQUIRE(idle.exchange("PING\r\n", "\r\n") == "+PONG\r\n");
+    CHECK(idle.wait_closed(3500));
+    bystander.finish();
+    CHECK(bystander.failures() == 0);
+}
+
+TEST_CASE("a client that pipelines 100,000 requests and never reads is disconnected past max_client_output_bytes") {
+    RedisServer redis;
+    const int admin = free_port();
+    ShardProxy proxy(config(redis, admin, "max_client_output_bytes = 1048576\n"));
+    REQUIRE(describe(Client(proxy.port()).command({"SET", "big", std::string(1024, 'v')}).get()) == "status:OK");
+    Bystander bystander(proxy.port());
+    const long before = rss_kib(proxy.process().pid());
+
+    const int fd = connect_loopback(proxy.port());
+    REQUIRE(fd >= 0);
+    REQUIRE(wait_for([&] { return metric(admin, "shardproxy_client_connections") == 2; }, 5000));
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    std::string pipeline;
+    for (int i = 0; i < 1000; ++i) pipeline += "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
+    int sent_batches = 0;
+    const auto start = std::chrono::steady_clock::now();
+    // Sends until the proxy closes the connection; a full socket just waits.
+    bool closed = false;
+    while (sent_batches < 100 && !closed && std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+        const ssize_t n = send(fd, pipeline.data(), pipeline.size(), MSG_NOSIGNAL);
+        if (n == static_cast<ssize_t>(pipeline.size())) {
+            ++sent_batches;
+        } else if (n < 0 && errno != EAGAIN) {
+            closed = true;
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        closed = closed || metric(admin, "shardproxy_client_connections") == 1;  // the bystander alone
+    }
+    MESSAGE("disconnected after " << sent_batches << ",000 requests sent");
+    CHECK(wait_for([&] { return metric(admin, "shardproxy_client_connections") == 1; }, 5000));
+    close(fd);
+    const long after = rss_kib(proxy.process().pid());
+    MESSAGE("proxy RSS " << before << " KiB before, " << after << " KiB after");
+    CHECK(after - before < kRssMarginKib);
+    bystander.finish();
+    CHECK(bystander.failures() == 0);
+}
+
+TEST_CASE("declared sizes far beyond the limits, deep nesting and garbage get errors, not memory") {
+    RedisServer redis;
+    const int admin = free_port();
+    ShardProxy proxy(config(redis, admin, "max_request_bytes = 1048576\n"));
+    Bystander bystander(proxy.port());
+    const long before = rss_kib(proxy.process().pid());
+
+    // Each answered with Redis's wording, then the connection is closed.
+    CHECK(raw_exchange(proxy.port(), "*2147483648\r\n") == "-ERR Protocol error: invalid multibulk length\r\n<closed>");
+    CHECK(raw_exchange(proxy.port(), "*100000000\r\n").starts_with("-ERR Protocol error: request is larger than"));
+    CHECK(raw_exchange(proxy.port(), "*2\r\n$3\r\nGET\r\n$2147483647\r\n")
+              .starts_with("-ERR Protocol error: request is larger than"));
+    std::string nested;
+    for (int i = 0; i < 10000; ++i) nested += "*1\r\n";
+    CHECK(raw_exchange(proxy.port(), nested) == "-ERR Protocol error: expected '$', got '*'\r\n<closed>");
+
+    // Many connections each holding the largest request the limits allow, begun and never
+    // finished: what they cost is what they sent, not what they declared.
+    std::vector<std::unique_ptr<RawConnection>> holders;
+    for (int i = 0; i < 200; ++i) {
+        holders.push_back(std::make_unique<RawConnection>(proxy.port()));
+        holders.back()->send("*174762\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000000\r\nabc");
+    }
+    std::mt19937 random(7);
+    for (int i = 0; i < 50; ++i) {
+        std::string garbage(4096, '\0');
+        for (char& c : garbage) c = static_cast<char>(random());
+        RawConnection connection(proxy.port());
+        connection.send(garbage);
+        connection.read_for(50);
+    }
+    const long during = rss_kib(proxy.process().pid());
+    holders.clear();
+    MESSAGE("proxy RSS " << before << " KiB before, " << during << " KiB with 200 huge requests begun");
+    CHECK(during - before < kRssMarginKib);
+    CHECK(describe(Client(proxy.port()).command({"PING"}).get()) == "status:PONG");
+    bystander.finish();
+    CHECK(bystander.failures() == 0);
+}
+
+TEST_CASE("5,000 concurrent connections are all served, and their memory is returned") {
+    RedisServer redis;
+    const int admin = free_port();
+    ShardProxy proxy(config(redis, admin, ""));
+    const long before = rss_kib(proxy.process().pid());
+    constexpr int kConnections = 5000;
+    std::vector<int> fds;
+    for (int i = 0; i < kConnections; ++i) {
+        const int fd = connect_loopback(proxy.port());
+        if (fd < 0) break;
+        fds.push_back(fd);
+    }
+    REQUIRE(fds.size() == kConnections);
+    for (int fd : fds) send(fd, "PING\r\n", 6, MSG_NOSIGNAL);
+    int answered = 0;
+    for (int fd : fds) {
+        timeval timeout{5, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+        char reply[16] = {};
+        if (recv(fd, reply, 7, MSG_WAITALL) == 7 && std::string(reply, 7) == "+PONG\r\n") ++answered;
+    }
+    CHECK(answered == kConnections);
+    CHECK(metric(admin, "shardproxy_client_connections") == kConnections);
+    const long during = rss_kib(proxy.process().pid());
+    for (int fd : fds) close(fd);
+    CHECK(wait_for([&] { return metric(admin, "shardproxy_client_connections") == 0; }, 5000));
+    const long after = rss_kib(proxy.process().pid());
+    MESSAGE("proxy RSS " << before << " KiB before, " << during << " KiB with 5,000 clients, " << after << " KiB after");
+    CHECK(after - before < kRssMarginKib);
+    CHECK(describe(Client(proxy.port()).command({"PING"}).get()) == "status:PONG");
+}
