@@ -9,6 +9,8 @@ packages=(
   libevent-dev libhiredis-dev libmemcached-dev libhashkit-dev libtomlplusplus-dev doctest-dev
   # tests and benchmarks: the real servers and peers
   redis-server redis-tools memcached libmemcached-tools nutcracker
+  # the status page test renders the admin endpoint's page in a real browser (headless)
+  chromium
   # packaging: dpkg-shlibdeps and file for cpack's Depends, systemd-analyze to verify the unit
   # (without systemd as init, installing systemd starts nothing)
   dpkg-dev file systemd

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "proxy/admin_stats.h"
+#include "proxy/status_page.h"
 
 namespace shardproxy::proxy {
 namespace {
@@ -111,7 +112,9 @@ void AdminServer::handle(evhttp_request* request) {
         reply(request, 405, "Method Not Allowed", kText, "only /reload takes POST\n");
         return;
     }
-    if (path == "/metrics") {
+    if (path == "/" || path == "/status") {
+        reply(request, HTTP_OK, "OK", "text/html; charset=utf-8", status_page_html());
+    } else if (path == "/metrics") {
         reply(request, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8", prometheus_metrics(stats_, config));
     } else if (path == "/stats") {
         reply(request, HTTP_OK, "OK", "application/json", stats_json(stats_, config));
@@ -128,7 +131,7 @@ void AdminServer::handle(evhttp_request* request) {
         reply(request, HTTP_OK, "OK", "application/toml; charset=utf-8", conf::redacted_config_text(config));
     } else {
         reply(request, HTTP_NOTFOUND, "Not Found", kText,
-              "not found; try /metrics, /stats, /healthz, /readyz, /config or POST /reload\n");
+              "not found; try /, /metrics, /stats, /healthz, /readyz, /config or POST /reload\n");
     }
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // The admin HTTP endpoint ([proxy] admin), on a thread and event base of its own so that a slow
-// scraper never delays a worker: /metrics (Prometheus), /stats (JSON), /healthz, /readyz and
-// /config (the running config, secrets redacted). It reads the workers' counters, never locks
-// them (admin_stats.h).
+// scraper never delays a worker: the status page for people (/), /metrics (Prometheus), /stats
+// (JSON), /healthz, /readyz, /config (the running config, secrets redacted) and POST /reload.
+// It reads the workers' counters, never locks them (admin_stats.h).
 #include <event2/event.h>
 #include <event2/http.h>
 

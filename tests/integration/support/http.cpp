@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 
 #include "support/processes.h"
@@ -24,7 +25,10 @@ HttpReply http_request(int port, const std::string& method, const std::string& p
     HttpReply reply;
     if (std::sscanf(response.c_str(), "HTTP/1.%*d %d", &reply.status) != 1) return {};
     const size_t body = response.find("\r\n\r\n");
-    if (body != std::string::npos) reply.body = response.substr(body + 4);
+    if (body == std::string::npos) return reply;
+    reply.headers = response.substr(0, body);
+    for (char& c : reply.headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    reply.body = response.substr(body + 4);
     return reply;
 }
 

@@ -6,6 +6,7 @@ namespace shardproxy::testing {
 
 struct HttpReply {
     int status = 0;  // 0 when the request could not be made or the reply was not HTTP
+    std::string headers;  // lower-cased, for matching names and values alike
     std::string body;
 };
 
