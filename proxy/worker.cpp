@@ -160,7 +160,7 @@ void Worker::apply_pools(const WorkerConfiguration& configuration) {
     }
     for (auto& old : previous) {
         if (!old) continue;
-        old->set_on_health_change(nullptr);
+        old->retire();
         retired_pools_.push_back(std::move(old));
     }
     free_idle_retired_pools();

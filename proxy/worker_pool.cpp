@@ -1,6 +1,9 @@
 #include "proxy/worker_pool.h"
 
 #include <algorithm>
+#include <string>
+
+#include "proxy/log.h"
 
 namespace shardproxy::proxy {
 namespace {
@@ -25,7 +28,8 @@ WorkerPool::WorkerPool(const WorkerPoolContext& context, std::shared_ptr<const r
                        uint32_t index, const PoolEndpoints& endpoints, WorkerPool* previous)
     : topology_(std::move(topology)),
       config_(topology_->pools()[index].config),
-      health_(std::make_unique<backends::PoolHealth>()) {
+      health_(std::make_unique<backends::PoolHealth>()),
+      worker_(context.worker) {
     const conf::PoolConfig& config = *config_;
     health_->max_down = static_cast<uint32_t>(endpoints.size()) * config.health.max_down_percent / 100;
     const backends::HealthSettings settings{config.health.failure_limit, config.health.probe_interval_ms,
@@ -77,8 +81,25 @@ bool WorkerPool::serves(const conf::PoolConfig& config, const PoolEndpoints& end
     return true;
 }
 
+// Each worker judges servers on its own, so each logs its own verdicts: one line per change.
 void WorkerPool::set_on_health_change(const std::function<void()>& on_change) {
-    for (WorkerServer& server : servers) server.health->set_on_change(on_change);
+    for (WorkerServer& server : servers) {
+        const backends::ServerHealth* health = server.health.get();
+        std::string subject = "worker " + std::to_string(worker_) + ": pool " + config_->name + ", server " +
+                              server.endpoint->label;
+        server.health->set_on_change([health, subject = std::move(subject), on_change] {
+            if (health->down()) {
+                log_warning(subject + " " + health->down_reason());
+            } else {
+                log_info(subject + " is up again: it answered a probe");
+            }
+            if (on_change) on_change();
+        });
+    }
+}
+
+void WorkerPool::retire() {
+    for (WorkerServer& server : servers) server.health->set_on_change(nullptr);
 }
 
 std::vector<bool> WorkerPool::servers_up() const {

@@ -46,6 +46,7 @@ class WorkerPool {
     std::shared_ptr<const routing::Topology> topology_;  // holds the config_ that hot_keys reads
     const conf::PoolConfig* config_;
     std::unique_ptr<backends::PoolHealth> health_;  // the cap on down servers, read by their health
+    uint32_t worker_;  // for the log lines
 
 public:
     // The state of `topology`'s pool `index`. The servers of `previous` whose connections
@@ -61,8 +62,10 @@ public:
     // keeps this one as it is, hot keys and near cache included.
     bool serves(const conf::PoolConfig& config, const PoolEndpoints& endpoints) const;
 
-    // Called after one of its servers is marked down or back up.
+    // Called after one of its servers is marked down or back up, which is logged too.
     void set_on_health_change(const std::function<void()>& on_change);
+    // Replaced by a reload: what its servers do from now on concerns nobody.
+    void retire();
     // The servers marked down, for on_down = "rehash"; none when all are up.
     std::vector<bool> servers_up() const;
     // Nothing waits on a reply from its connections or its hot-key reads.

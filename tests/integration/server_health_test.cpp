@@ -87,6 +87,11 @@ TEST_CASE("a hung server is marked down after failure_limit timeouts, then fails
     CHECK(line.find("state=up") != std::string::npos);
     CHECK(field(line, "downs") == 1);
     CHECK(server_info(client, 0).find("state=up,failures=0,downs=0") != std::string::npos);
+    // The operator's record: one line when the worker marked it down, one when it came back.
+    const std::string server = "worker 0: pool main, server cache-b (" + cluster.server(1).address() + ")";
+    CHECK(cluster.proxy().log().find("WARN " + server + " is down: 2 consecutive failures, last: timed out") !=
+          std::string::npos);
+    CHECK(cluster.proxy().log().find("INFO " + server + " is up again: it answered a probe") != std::string::npos);
 }
 
 TEST_CASE("a restarted server comes back through a probe, not because it accepts connections again") {
