@@ -7,7 +7,7 @@
 namespace shardproxy::backends {
 namespace {
 
-// Header lines ("$<length>", "*<count>") are short. Status, error and integer lines carry
+// Header lines ("$<length>", "*<count>") and integers are short. Status and error lines carry
 // whatever the server or a Lua script put in them (redis.status_reply, error()), so they may be
 // long; they are bounded only so that a broken backend cannot grow a buffer without end.
 constexpr size_t kMaxHeaderLineBytes = 64 * 1024;
@@ -23,47 +23,66 @@ struct Line {
 
 enum class LineStatus { complete, need_more, too_long, malformed };
 
-// The line starting at `at` (offset `offset` into the reply). Usually it lies within one chunk
-// of the buffer; otherwise it is copied into `scratch`. `checked` counts the bytes of a long
-// line already searched for its end, so each byte is searched once however slowly it arrives.
-LineStatus read_line(evbuffer* in, evbuffer_ptr& at, size_t offset, size_t total, size_t& checked,
+// The line starting at `at`, with `available` bytes from there to the end of the buffer. It
+// ends at its first CR, which must be followed by LF, however the line lies across the
+// buffer's chunks. Usually it lies within one chunk and its text is a view into it; otherwise
+// it is copied into `scratch`. `checked` counts the bytes of an unfinished line already
+// searched for a CR, so each byte is searched once however slowly the line arrives.
+LineStatus read_line(evbuffer* in, evbuffer_ptr& at, size_t available, size_t& checked,
                      std::string& scratch, Line& line) {
     evbuffer_iovec chunk;
     if (evbuffer_peek(in, -1, &at, &chunk, 1) < 1) return LineStatus::need_more;
     const char* begin = static_cast<const char*>(chunk.iov_base);
-    const size_t limit = begin[0] == '$' || begin[0] == '*' ? kMaxHeaderLineBytes : kMaxTextLineBytes;
-    if (checked == 0) {
-        const size_t in_chunk = std::min(chunk.iov_len, total - offset);
-        if (const void* cr = std::memchr(begin, '\r', in_chunk)) {
-            const size_t at_cr = static_cast<size_t>(static_cast<const char*>(cr) - begin);
-            if (at_cr + 1 < in_chunk) {
-                if (at_cr == 0 || begin[at_cr + 1] != '\n') return LineStatus::malformed;
-                line = Line{begin[0], std::string_view(begin + 1, at_cr - 1), at_cr + 2};
-                return LineStatus::complete;
-            }
+    const bool short_line = begin[0] == '$' || begin[0] == '*' || begin[0] == ':';
+    const size_t limit = short_line ? kMaxHeaderLineBytes : kMaxTextLineBytes;
+    const size_t in_chunk = std::min(chunk.iov_len, available);
+    size_t cr = 0;
+    const void* found = checked < in_chunk ? std::memchr(begin + checked, '\r', in_chunk - checked) : nullptr;
+    if (found != nullptr) {
+        cr = static_cast<size_t>(static_cast<const char*>(found) - begin);
+    } else {
+        // The line continues in the next chunks, or has not fully arrived.
+        evbuffer_ptr from = at;
+        evbuffer_ptr_set(in, &from, std::max(checked, in_chunk), EVBUFFER_PTR_ADD);
+        const evbuffer_ptr later = evbuffer_search(in, "\r", 1, &from);
+        if (later.pos < 0) {
+            checked = available;
+            return available > limit ? LineStatus::too_long : LineStatus::need_more;
         }
+        cr = static_cast<size_t>(later.pos - at.pos);
     }
-    // The line continues in the next chunk, or has not fully arrived.
-    evbuffer_ptr from = at;
-    if (checked > 0) evbuffer_ptr_set(in, &from, checked, EVBUFFER_PTR_ADD);
-    const evbuffer_ptr eol = evbuffer_search_eol(in, &from, nullptr, EVBUFFER_EOL_CRLF_STRICT);
-    if (eol.pos < 0) {
-        const size_t available = total - offset;
-        if (available > limit) return LineStatus::too_long;
-        checked = available - 1;  // a CR at the very end may yet be followed by its LF
-        return LineStatus::need_more;
+    if (cr + 1 == available) {
+        checked = cr;  // its LF may be on its way
+        return cr > limit ? LineStatus::too_long : LineStatus::need_more;
     }
     checked = 0;
-    const size_t length = static_cast<size_t>(eol.pos - at.pos);
-    if (length > limit) return LineStatus::too_long;
-    if (length == 0) return LineStatus::malformed;
-    scratch.resize(length);
-    evbuffer_copyout_from(in, &at, scratch.data(), length);
-    line = Line{scratch[0], std::string_view(scratch).substr(1), length + 2};
+    char lf = 0;
+    if (cr + 1 < in_chunk) {
+        lf = begin[cr + 1];
+    } else {
+        evbuffer_ptr after = at;
+        evbuffer_ptr_set(in, &after, cr + 1, EVBUFFER_PTR_ADD);
+        evbuffer_copyout_from(in, &after, &lf, 1);
+    }
+    if (lf != '\n') return LineStatus::malformed;
+    if (cr > limit) return LineStatus::too_long;
+    if (cr == 0) return LineStatus::malformed;
+    if (cr <= in_chunk) {
+        line = Line{begin[0], std::string_view(begin + 1, cr - 1), cr + 2};
+        return LineStatus::complete;
+    }
+    scratch.resize(cr);
+    evbuffer_copyout_from(in, &at, scratch.data(), cr);
+    line = Line{scratch[0], std::string_view(scratch).substr(1), cr + 2};
     return LineStatus::complete;
 }
 
-bool parse_count(std::string_view text, int64_t& value) {
+// A number as Redis writes it and hiredis's reader insists on (string2ll): an optional '-', no
+// leading zero, no "-0". A reply framed with any other would be refused by the parser
+// (redis_reply_parser.h), which must be able to parse every reply framed.
+bool parse_integer(std::string_view text, int64_t& value) {
+    const std::string_view digits = text.starts_with('-') ? text.substr(1) : text;
+    if (digits.empty() || (digits[0] == '0' && text.size() > 1)) return false;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     return ec == std::errc() && end == text.data() + text.size();
 }
@@ -89,8 +108,7 @@ RedisReplyFramer::Result RedisReplyFramer::next(evbuffer* in, size_t offset, siz
     }
     while (scanned_ < total) {
         Line line;
-        const LineStatus status =
-            read_line(in, cursor, scanned_, total, line_checked_, scratch, line);
+        const LineStatus status = read_line(in, cursor, total - scanned_, line_checked_, scratch, line);
         if (status == LineStatus::need_more) return Result::need_more;
         if (status == LineStatus::too_long) {
             error_ = "reply line too long";
@@ -102,14 +120,19 @@ RedisReplyFramer::Result RedisReplyFramer::next(evbuffer* in, size_t offset, siz
         }
         int64_t count = 0;
         switch (line.type) {
+        case ':':
+            if (!parse_integer(line.text, count)) {
+                error_ = "invalid integer '" + std::string(line.text) + "'";
+                return Result::protocol_error;
+            }
+            [[fallthrough]];
         case '+':
         case '-':
-        case ':':
             scanned_ += line.bytes;
             evbuffer_ptr_set(in, &cursor, line.bytes, EVBUFFER_PTR_ADD);
             break;
         case '$': {
-            if (!parse_count(line.text, count) || count < -1 || count > kMaxBulkBytes) {
+            if (!parse_integer(line.text, count) || count < -1 || count > kMaxBulkBytes) {
                 error_ = "invalid bulk length '" + std::string(line.text) + "'";
                 return Result::protocol_error;
             }
@@ -120,7 +143,7 @@ RedisReplyFramer::Result RedisReplyFramer::next(evbuffer* in, size_t offset, siz
             break;
         }
         case '*':
-            if (!parse_count(line.text, count) || count < -1) {
+            if (!parse_integer(line.text, count) || count < -1) {
                 error_ = "invalid array length '" + std::string(line.text) + "'";
                 return Result::protocol_error;
             }
