@@ -36,6 +36,7 @@ public:
 
     // The first configuration; false with `error` set when it cannot be served.
     bool start(std::shared_ptr<const routing::Topology> topology, std::string& error);
+    // Before attach() only: a reload then replaces it on another thread.
     const WorkerConfiguration& serving() const { return *serving_; }
     // Where reloads go from now on.
     void attach(std::vector<std::unique_ptr<Worker>>& workers, AdminServer* admin);

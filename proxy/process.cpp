@@ -130,7 +130,8 @@ int run_proxy(conf::Config config) {
         admin->start();
         log_info("admin endpoint on " + admin_address->to_string());
     }
-    for (const auto& listener : reloader.serving().topology->config().listeners) {
+    // The startup configuration, not reloader.serving(): a POST /reload may replace that already.
+    for (const auto& listener : topology->config().listeners) {
         log_info("listening on " + listener.listen.to_string() + " (" + listener.name + ", " +
                  std::string(conf::to_string(listener.protocol)) + ", pool " + listener.pool + ")");
     }
