@@ -130,6 +130,15 @@ uint64_t sum_workers(const Traffic* traffic, size_t workers, const backends::Wor
     return sum;
 }
 
+// The sum over the workers of one counter of a per-kind array (requests by class, errors by kind).
+template <size_t N>
+uint64_t sum_workers(const ListenerTraffic* traffic, size_t workers,
+                     const std::array<backends::WorkerCounter, N> ListenerTraffic::*counters, size_t kind) {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < workers; ++i) sum += (traffic[i].*counters)[kind].load();
+    return sum;
+}
+
 template <class Traffic>
 std::vector<const backends::LatencyHistogram*> worker_latencies(const Traffic* traffic, size_t workers) {
     std::vector<const backends::LatencyHistogram*> out;
@@ -214,8 +223,7 @@ void write_listener_metrics(std::string& out, const ProxyStats& stats, const con
         for (const conf::ListenerConfig& listener : config.listeners) {
             const ListenerTraffic* traffic = stats.listener(listener);
             for (size_t kind = 0; kind < kRequestClassNames.size(); ++kind) {
-                uint64_t sum = 0;
-                for (size_t i = 0; i < workers; ++i) sum += traffic[i].requests[kind].load();
+                const uint64_t sum = sum_workers(traffic, workers, &ListenerTraffic::requests, kind);
                 requests.sample(listener_label(listener) + ",class=\"" + std::string(kRequestClassNames[kind]) + "\"",
                                 static_cast<double>(sum));
             }
@@ -227,8 +235,7 @@ void write_listener_metrics(std::string& out, const ProxyStats& stats, const con
         for (const conf::ListenerConfig& listener : config.listeners) {
             const ListenerTraffic* traffic = stats.listener(listener);
             for (size_t kind = 0; kind < kErrorKindNames.size(); ++kind) {
-                uint64_t sum = 0;
-                for (size_t i = 0; i < workers; ++i) sum += traffic[i].errors[kind].load();
+                const uint64_t sum = sum_workers(traffic, workers, &ListenerTraffic::errors, kind);
                 errors.sample(listener_label(listener) + ",kind=\"" + std::string(kErrorKindNames[kind]) + "\"",
                               static_cast<double>(sum));
             }
@@ -375,16 +382,14 @@ std::string stats_json(const ProxyStats& stats, const conf::Config& config) {
         uint64_t total = 0;
         std::string by_class;
         for (size_t kind = 0; kind < kRequestClassNames.size(); ++kind) {
-            uint64_t sum = 0;
-            for (size_t w = 0; w < workers; ++w) sum += traffic[w].requests[kind].load();
+            const uint64_t sum = sum_workers(traffic, workers, &ListenerTraffic::requests, kind);
             total += sum;
             by_class += std::string(kind ? "," : "") + "\"" + std::string(kRequestClassNames[kind]) + "\":" + std::to_string(sum);
         }
         out += ",\"requests\":" + std::to_string(total) + ",\"requests_by_class\":{" + by_class + "}";
         out += ",\"errors\":{";
         for (size_t kind = 0; kind < kErrorKindNames.size(); ++kind) {
-            uint64_t sum = 0;
-            for (size_t w = 0; w < workers; ++w) sum += traffic[w].errors[kind].load();
+            const uint64_t sum = sum_workers(traffic, workers, &ListenerTraffic::errors, kind);
             out += std::string(kind ? "," : "") + "\"" + std::string(kErrorKindNames[kind]) + "\":" + std::to_string(sum);
         }
         out += "},\"connections_accepted\":" + std::to_string(sum_workers(traffic, workers, &ListenerTraffic::connections));

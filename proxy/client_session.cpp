@@ -10,9 +10,6 @@ namespace {
 
 // Flow control: past either limit the session stops reading until replies drain.
 constexpr uint32_t kMaxInFlightRequests = 1024;
-// Sent ahead of the first reply the client has not taken, so that the socket buffer is used
-// before the write callback tells flow control about progress.
-constexpr size_t kWriteLowWatermark = 256 * 1024;
 
 // One recv per readiness event takes up to this much.
 constexpr size_t kReadBytes = 16 * 1024;
@@ -35,7 +32,6 @@ ClientSession::ClientSession(Worker& worker, std::shared_ptr<const routing::Topo
     // bufferevent itself (write-enabled when new) only while a reply did not fit the socket.
     // Reading is ours (backends/socket_reader.h).
     bufferevent_setcb(bev_, nullptr, write_cb, event_cb, this);
-    bufferevent_setwatermark(bev_, EV_WRITE, kWriteLowWatermark, 0);
     evbuffer_add_cb(output(), count_sent, this);
     bufferevent_disable(bev_, EV_READ | EV_WRITE);
     event_add(read_event_, nullptr);
@@ -289,7 +285,6 @@ void ClientSession::stop_reading() {
 void ClientSession::close_when_flushed() {
     closing_ = true;
     event_del(read_event_);
-    bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
     // The bufferevent drains what is left; destruction happens in the write callback, never
     // deep inside a parse or a reply.
     bufferevent_enable(bev_, EV_WRITE);
@@ -326,8 +321,8 @@ void ClientSession::write_cb(bufferevent*, void* self) {
         }
         return;
     }
+    // Flow control does not depend on what the client has taken (update_flow_control).
     backends::WriteBatcher::write_drained(session->bev_);
-    session->update_flow_control();
 }
 
 void ClientSession::event_cb(bufferevent*, short what, void* self) {

@@ -40,18 +40,6 @@ bool resolve_backends(const routing::Topology& topology, BackendEndpoints& endpo
     return error.empty();
 }
 
-LogLevel log_level(conf::LogLevel level) {
-    switch (level) {
-    case conf::LogLevel::warning:
-        return LogLevel::warning;
-    case conf::LogLevel::error:
-        return LogLevel::error;
-    case conf::LogLevel::info:
-        break;
-    }
-    return LogLevel::info;
-}
-
 // "pools +sessions -old; pool main: servers +c -a; listeners +admin2", or "" when only
 // settings changed.
 std::string describe_changes(const conf::Config& before, const conf::Config& after) {
@@ -182,7 +170,7 @@ ReloadResult ConfigReloader::reload() {
     }
     listeners_ = std::move(listeners);
     std::string changes = describe_changes(running, topology->config());
-    set_log_level(log_level(topology->config().proxy.log_level));
+    set_log_level(topology->config().proxy.log_level);
     serving_ = std::move(next);
     if (admin_ != nullptr) admin_->set_topology(serving_->topology);
     stats_.reloads.fetch_add(1, std::memory_order_relaxed);

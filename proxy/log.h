@@ -5,9 +5,11 @@
 #include <string>
 #include <string_view>
 
+#include "conf/config.h"
+
 namespace shardproxy::proxy {
 
-enum class LogLevel { info, warning, error };
+using LogLevel = conf::LogLevel;  // [proxy] log_level
 
 // Lines below `level` are dropped; with a non-empty `file`, lines are appended to it instead
 // of stderr. False with `error` set when the file cannot be opened.

@@ -43,18 +43,6 @@ void on_reopen_log(evutil_socket_t, short, void*) {
     }
 }
 
-LogLevel log_level(conf::LogLevel level) {
-    switch (level) {
-    case conf::LogLevel::warning:
-        return LogLevel::warning;
-    case conf::LogLevel::error:
-        return LogLevel::error;
-    case conf::LogLevel::info:
-        break;
-    }
-    return LogLevel::info;
-}
-
 void on_hangup(evutil_socket_t, short, void* reloader) {
     log_info("SIGHUP received: reloading the configuration");
     static_cast<ConfigReloader*>(reloader)->reload();
@@ -75,7 +63,7 @@ int run_proxy(conf::Config config) {
     mallopt(M_TRIM_THRESHOLD, kKeptFreeHeapBytes);
 
     std::string error;
-    if (!configure_log(log_level(config.proxy.log_level), config.proxy.log_file, error)) {
+    if (!configure_log(config.proxy.log_level, config.proxy.log_file, error)) {
         log_error(error);
         return 1;
     }
