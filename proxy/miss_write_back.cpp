@@ -55,15 +55,18 @@ void MissWriteBack::on_reply_bytes(uint32_t child, evbuffer* from, size_t length
     write_back(ttl);
 }
 
+// Only where the key is still missing (memcached add, Redis SET NX): a client's write can reach
+// the replica during the TTL query's round trip, and the older value must not overwrite it.
 void MissWriteBack::write_back(int64_t ttl) {
     std::string request;
     if (read_.memcache) {
-        request = "set " + read_.key + " " + std::to_string(read_.flags) + " " + std::to_string(ttl < 0 ? 0 : ttl) +
+        request = "add " + read_.key + " " + std::to_string(read_.flags) + " " + std::to_string(ttl < 0 ? 0 : ttl) +
                   " " + std::to_string(read_.value.size()) + "\r\n" + read_.value + "\r\n";
     } else {
         const bool expires = ttl > 0;
-        request = "*" + std::string(expires ? "5" : "3") + "\r\n$3\r\nSET\r\n$" + std::to_string(read_.key.size()) +
-                  "\r\n" + read_.key + "\r\n$" + std::to_string(read_.value.size()) + "\r\n" + read_.value + "\r\n";
+        request = "*" + std::string(expires ? "6" : "4") + "\r\n$3\r\nSET\r\n$" + std::to_string(read_.key.size()) +
+                  "\r\n" + read_.key + "\r\n$" + std::to_string(read_.value.size()) + "\r\n" + read_.value +
+                  "\r\n$2\r\nNX\r\n";
         if (expires) {
             const std::string ms = std::to_string(ttl);
             request += "$2\r\nPX\r\n$" + std::to_string(ms.size()) + "\r\n" + ms + "\r\n";
