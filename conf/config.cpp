@@ -8,6 +8,7 @@
 #include "conf/diagnostics.h"
 #include "conf/sections.h"
 #include "conf/toml.h"
+#include "conf/toml_precheck.h"
 
 namespace shardproxy::conf {
 
@@ -26,6 +27,11 @@ std::string ConfigError::to_string() const {
 ConfigLoad load_config_string(std::string_view text, const std::string& source_name) {
     ConfigLoad load;
     Diagnostics diagnostics(source_name);
+    if (const auto problem = find_text_toml_cannot_parse(text)) {
+        diagnostics.error(problem->line, problem->column, problem->message);
+        load.errors = diagnostics.take();
+        return load;
+    }
     toml::parse_result parsed = toml::parse(text, std::string_view(source_name));
     if (!parsed) {
         const toml::parse_error& error = parsed.error();
