@@ -113,11 +113,21 @@ void ClientSession::flush_input_run() {
     input_run_.bytes = 0;
 }
 
+// A reload can give a server new connections, or map this client to another of them; a request
+// sent there could reach the server before one of this client's requests still in flight on the
+// old connection (a GET overtaking the SET before it, which then reads the older value). So the
+// session has everything it sent answered before it sends anything under the new configuration.
 void ClientSession::rebind(std::shared_ptr<const routing::Topology> topology, const routing::ListenerTopology& listener) {
     topology_ = std::move(topology);
     listener_ = &listener;
     traffic_ = &worker_.listener_traffic(*listener.config);
     max_output_bytes_ = topology_->config().proxy.max_client_output_bytes;
+    if (in_flight_ == 0 || closing_) return;
+    draining_for_reload_ = true;
+    if (!reading_paused_) {
+        reading_paused_ = true;
+        event_del(read_event_);
+    }
 }
 
 // Bytes leave the output buffer only by being written to the socket, by the batched write or
@@ -262,8 +272,9 @@ void ClientSession::update_flow_control() {
         return;
     }
     // Resume only well below the limit, so a client at the limit does not flip reading on
-    // and off for every reply.
-    if (in_flight_ > kMaxInFlightRequests / 2) return;
+    // and off for every reply; after a reload, only once nothing sent before it is in flight.
+    if (in_flight_ > (draining_for_reload_ ? 0 : kMaxInFlightRequests / 2)) return;
+    draining_for_reload_ = false;
     reading_paused_ = false;
     event_add(read_event_, nullptr);
     // Requests may already sit in the input buffer; no read event will announce them.

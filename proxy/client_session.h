@@ -158,6 +158,7 @@ private:
     ReplySlot* tail_ = nullptr;
     uint32_t in_flight_ = 0;
     bool reading_paused_ = false;
+    bool draining_for_reload_ = false;  // paused until what was sent before a reload is answered
     bool processing_ = false;  // inside process_input: do not re-enter it
     bool closing_ = false;     // QUIT, protocol error or shutdown: no more requests
     InputRun input_run_;       // parsed requests whose bytes have not left input_ yet
