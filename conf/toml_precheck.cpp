@@ -26,6 +26,18 @@ size_t run_of(std::string_view text, size_t at, char c) {
     return n;
 }
 
+// After a backslash in a basic string toml++ skips spaces and tabs, and asks of the next
+// character whether it is whitespace (a line-ending backslash may have blanks before the
+// newline). No TOML escape is non-ASCII, so such a character is refused.
+std::optional<TextProblem> non_ascii_after_backslash(std::string_view text, size_t backslash) {
+    size_t next = backslash + 1;
+    while (next < text.size() && (text[next] == ' ' || text[next] == '\t')) ++next;
+    if (next < text.size() && !is_ascii(text[next])) {
+        return problem_at(text, next, "non-ASCII character after a backslash in a string (TOML escapes are ASCII)");
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<TextProblem> find_text_toml_cannot_parse(std::string_view text) {
@@ -54,12 +66,18 @@ std::optional<TextProblem> find_text_toml_cannot_parse(std::string_view text) {
                 break;
             case State::basic:
             case State::literal:
+                if (state == State::basic && c == '\\') {
+                    if (const auto problem = non_ascii_after_backslash(text, i)) return problem;
+                    i += 2;  // an escape: the next character cannot end the string
+                    break;
+                }
                 // A newline ends an unterminated string too: toml++ reports that itself.
                 if (c == '\n' || c == (state == State::basic ? '"' : '\'')) state = State::normal;
-                i += state == State::basic && c == '\\' ? 2 : 1;
+                ++i;
                 break;
             case State::multiline_basic:
                 if (c == '\\') {
+                    if (const auto problem = non_ascii_after_backslash(text, i)) return problem;
                     size_t next = i + 1;
                     while (next < text.size() && (text[next] == ' ' || text[next] == '\t')) ++next;
                     if (next < text.size() && (text[next] == '\n' || text[next] == '\r')) {

@@ -49,6 +49,20 @@ TEST_CASE("a line-ending backslash in a \"\"\" string followed by non-ASCII text
     CHECK_FALSE(find_text_toml_cannot_parse("a = '''x \\\n\xc3\xa9'''\n"));
 }
 
+TEST_CASE("a backslash followed by non-ASCII text in a basic string is refused") {
+    // Found by the config fuzz target: toml++ asks whether the character after the backslash
+    // (and any blanks) is whitespace.
+    for (const char* text : {"a = \"\"\"x\\\xc8\x98\"\"\"\n", "a = \"\"\"x\\ \t\xc8\x98\"\"\"\n",
+                             "a = \"x\\\xc8\x98\"\n", "a = \"x\\  \xc8\x98\"\n"}) {
+        CAPTURE(text);
+        const auto problem = find_text_toml_cannot_parse(text);
+        REQUIRE(problem.has_value());
+        CHECK(problem->message == "non-ASCII character after a backslash in a string (TOML escapes are ASCII)");
+    }
+    CHECK(problems("a = \"x\\\xc8\x98\"\n") ==
+          "test.toml:1:8: non-ASCII character after a backslash in a string (TOML escapes are ASCII)\n");
+}
+
 TEST_CASE("text after a string or comment is checked again") {
     CHECK(find_text_toml_cannot_parse("a = \"x\" \xc3\xa9\n")->column == 9);
     CHECK(find_text_toml_cannot_parse("a = 'x' # c\n\xc3\xa9 = 1\n")->line == 2);
