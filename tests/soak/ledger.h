@@ -30,6 +30,16 @@ public:
     uint64_t next_write(size_t i) { return ++keys_[i].issued; }
     std::string value(size_t i, uint64_t seq) const { return value_for(keys_[i].name, seq); }
 
+    // "acknowledged N, failed since: M..." for a report.
+    std::string history(size_t i) const {
+        std::string text = "acknowledged " + std::to_string(keys_[i].acknowledged);
+        if (!keys_[i].failed.empty()) {
+            text += ", failed";
+            for (uint64_t seq : keys_[i].failed) text += " " + std::to_string(seq);
+        }
+        return text;
+    }
+
     void acknowledged(size_t i, uint64_t seq) { keys_[i].acknowledged = seq; }
     // A failed write may still have reached some replicas, so a read may return it later.
     void failed(size_t i, uint64_t seq) {

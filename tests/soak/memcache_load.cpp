@@ -42,8 +42,11 @@ void judge_value(KeyLedger& ledger, size_t key, const std::optional<std::string_
                  const std::string& context, Tally& tally) {
     const Verdict verdict = ledger.check(key, got);
     if (verdict == Verdict::ok) return tally.ok();
-    tally.verdict(verdict, context + " " + ledger.key(key) + " got " +
-                               (got ? std::string(got->substr(0, 40)) : std::string("a miss")));
+    tally.verdict(verdict,
+                  context + " " + ledger.key(key) + " got " +
+                      (got ? std::string(got->substr(0, got->find('|', ledger.key(key).size() + 1))) : "a miss") +
+                      " (" + ledger.history(key) + ")",
+                  ledger.key(key));
 }
 
 // One set (or several) then one get of the same keys, through libmemcached.

@@ -53,7 +53,10 @@ void judge_value(const redisReply* value, KeyLedger& ledger, size_t key, Tally& 
         return tally.verdict(Verdict::mismatch, "read of " + ledger.key(key) + " got " + describe(value));
     }
     const Verdict verdict = ledger.check(key, got);
-    tally.verdict(verdict, verdict == Verdict::ok ? "" : "read of " + ledger.key(key) + " got " + describe(value));
+    if (verdict == Verdict::ok) return tally.ok();
+    tally.verdict(verdict,
+                  "read of " + ledger.key(key) + " got " + describe(value).substr(0, 60) + " (" + ledger.history(key) + ")",
+                  ledger.key(key));
 }
 
 void judge_read(const redisReply* reply, KeyLedger& ledger, const Group& group, bool multi, Tally& tally) {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -17,6 +18,7 @@
 
 #include "loads.h"
 #include "support/http.h"
+#include "support/memcache_client.h"
 #include "support/memcached_servers.h"
 #include "support/processes.h"
 
@@ -141,6 +143,31 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// "SEQ" of the value a key holds on one server, asked directly: "miss", or "unreachable".
+std::string held_by_redis(int port, const std::string& key) {
+    try {
+        Client direct(port, 1000);
+        const ReplyPtr reply = direct.command({"GET", key});
+        if (!reply) return "unreachable";
+        if (reply->type == REDIS_REPLY_NIL) return "miss";
+        const std::string value(reply->str, reply->len);
+        return value.substr(key.size() + 1, value.find('|', key.size() + 1) - key.size() - 1);
+    } catch (const std::exception&) {
+        return "unreachable";
+    }
+}
+
+std::string held_by_memcached(int port, const std::string& key) {
+    RawConnection direct(port);
+    if (!direct.connected()) return "unreachable";
+    const std::string reply = direct.exchange("get " + key + "\r\n", "END\r\n", 1000);
+    if (reply == "END\r\n") return "miss";
+    const size_t value = reply.find("\r\n");
+    if (!reply.starts_with("VALUE ") || value == std::string::npos) return "unreachable";
+    const size_t seq = value + 2 + key.size() + 1;
+    return reply.substr(seq, reply.find('|', seq) - seq);
+}
+
 struct LoadSpec {
     std::string name;
     bool redis;
@@ -203,6 +230,16 @@ int main(int argc, char** argv) {
         const LoadSpec& load = kLoads[i];
         tallies.push_back(std::make_unique<Tally>(load.name));
         Tally& tally = *tallies.back();
+        std::vector<int> ports;
+        for (size_t s = 0; s < 3; ++s) ports.push_back(load.redis ? redis[s]->port() : memcached[s]->port());
+        tally.set_inspector([ports, redis = load.redis](const std::string& key) {
+            std::string held;
+            for (size_t s = 0; s < ports.size(); ++s) {
+                held += (s ? ", " : "") + std::string(redis ? "r" : "m") + std::to_string(s) + " " +
+                        (redis ? held_by_redis(ports[s], key) : held_by_memcached(ports[s], key));
+            }
+            return held;
+        });
         const std::string prefix = "soak" + std::to_string(i);
         threads.emplace_back([&, load, prefix] {
             if (load.redis) {
@@ -323,6 +360,17 @@ int main(int argc, char** argv) {
     const bool passed = proxy_alive && failed_reloads == 0 && totals(&Tally::lost) == 0 &&
                         totals(&Tally::mismatched) == 0 && totals(&Tally::drops) == 0;
     std::printf("%s\n", passed ? "PASS" : "FAIL");
-    if (!proxy_alive) std::printf("proxy log:\n%s\n", proxy.log().c_str());
+    if (!proxy_alive) {
+        std::printf("proxy log:\n%s\n", proxy.log().c_str());
+    } else if (!passed) {
+        // What each worker made of the servers, to set beside the failures.
+        std::istringstream log(proxy.log());
+        std::printf("proxy log, servers marked down and up:\n");
+        for (std::string line; std::getline(log, line);) {
+            if (line.find(" is down") != std::string::npos || line.find("up again") != std::string::npos) {
+                std::printf("  %s\n", line.c_str());
+            }
+        }
+    }
     return passed ? 0 : 1;
 }

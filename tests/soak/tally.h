@@ -3,6 +3,7 @@
 // read by the reporter while the load runs, hence atomics.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -22,11 +23,18 @@ public:
     void error(const std::string& text) {
         if (errors_.fetch_add(1, std::memory_order_relaxed) < kErrorExamplesKept) example("error: " + text);
     }
-    void verdict(Verdict verdict, const std::string& what) {
+    // Asked right away, for the report, what the backends themselves hold for a key that was
+    // judged lost or mismatched.
+    void set_inspector(std::function<std::string(const std::string& key)> inspector) {
+        inspector_ = std::move(inspector);
+    }
+
+    void verdict(Verdict verdict, const std::string& what, const std::string& key = "") {
         if (verdict == Verdict::ok) return ok();
         std::atomic<uint64_t>& counter = verdict == Verdict::lost ? lost_ : mismatched_;
         counter.fetch_add(1, std::memory_order_relaxed);
-        example((verdict == Verdict::lost ? "LOST: " : "MISMATCH: ") + what);
+        const std::string held = inspector_ && !key.empty() ? "; the servers hold " + inspector_(key) : "";
+        example((verdict == Verdict::lost ? "LOST: " : "MISMATCH: ") + what + held);
     }
     // The proxy closed the client's connection, or a reply could not be read at all.
     void dropped(const std::string& what) {
@@ -55,6 +63,7 @@ private:
     }
 
     std::string name_;
+    std::function<std::string(const std::string&)> inspector_;
     std::atomic<uint64_t> ok_{0};
     std::atomic<uint64_t> errors_{0};
     std::atomic<uint64_t> lost_{0};
