@@ -253,7 +253,8 @@ TEST_CASE("gat and mg with T set the new time to live on every replica, not only
         const auto holders = cluster.holders(key);
         REQUIRE(holders.size() == 2);
         for (size_t server : holders) {
-            CAPTURE(key);
+            const std::string& checked_key = key;  // clang 14 cannot capture a structured binding
+            CAPTURE(checked_key);
             CAPTURE(server);
             CHECK(ttl_on(server, key) >= at_least);
         }

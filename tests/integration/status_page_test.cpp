@@ -369,7 +369,8 @@ TEST_CASE("Chromium renders every pool and server with its state and rates, then
         CHECK(above_zero);
 
         for (const auto& [pool, server] : servers) {
-            INFO(pool << "/" << server);
+            const std::string where = pool + "/" + server;  // clang 14 cannot capture a structured binding
+            INFO(where);
             CHECK(!element(page.dom, "section", {"data-pool=\"" + pool + "\""}).empty());
             const std::string row = server_row(page.dom, pool, server);
             REQUIRE(!row.empty());
@@ -417,7 +418,8 @@ TEST_CASE("Chromium renders every pool and server with its state and rates, then
         INFO(page.dom);
         REQUIRE(attribute(element(page.dom, "span", {"id=\"connection\""}), "data-state") == "live");
         for (const auto& [pool, server] : servers) {
-            INFO(pool << "/" << server);
+            const std::string where = pool + "/" + server;  // clang 14 cannot capture a structured binding
+            INFO(where);
             const std::string row = server_row(page.dom, pool, server);
             const std::string state = server == "cache-b" ? "down" : "up";
             CHECK(attribute(row, "data-state") == state);

@@ -230,7 +230,8 @@ TEST_CASE("malformed input is refused with a reason") {
         {"*2\r\n:1\r\n&\r\n", "unexpected type byte '&'"},
         {"|1\r\n+a\r\n+b\r\n*1\r\n%1\r\n+c\r\n:x\r\n", "invalid integer 'x'"},
     };
-    for (const auto& [bytes, reason] : cases) {
+    for (const auto& [input, reason] : cases) {
+        const std::string& bytes = input;  // clang 14 cannot capture a structured binding
         CAPTURE(bytes);
         std::string error;
         CHECK(frame_once(bytes, error) == Resp3Framer::Result::protocol_error);
