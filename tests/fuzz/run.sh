@@ -37,7 +37,7 @@ done
 [ ${#targets[@]} -gt 0 ] || targets=("${targets_all[@]}")
 build=${FUZZ_BUILD_DIR:-$repo/build-fuzz}
 
-# clang and its libFuzzer runtime are needed here only, so CI's dependencies leave them out.
+# packaging/install-deps.sh installs clang and its runtimes; this covers a machine set up before.
 if ! echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' |
     clang++ -x c++ -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1; then
   echo "installing clang and its libFuzzer runtime (Debian: clang libclang-rt-dev)" >&2

@@ -32,6 +32,25 @@ namespace {
 // 64 MiB of freed memory per arena for reuse (proxy/process.cpp); what they hold is far less.
 constexpr long kRssMarginKib = 64 * 1024;
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+constexpr bool kSanitized = __has_feature(address_sanitizer) || __has_feature(thread_sanitizer);
+#else
+constexpr bool kSanitized = false;
+#endif
+
+// In a sanitized build the proxy's RSS is mostly the sanitizer's: ASan holds freed memory in
+// quarantine (256 MiB by default) and maps shadow memory, TSan keeps shadow and access history.
+// There the growth is reported but not bounded; the plain build, which CI always runs, checks it.
+void check_rss_growth(long before, long after) {
+    if (kSanitized) {
+        MESSAGE("sanitized build: RSS grew " << after - before << " KiB, not checked against the bound");
+        return;
+    }
+    CHECK(after - before < kRssMarginKib);
+}
+
 std::string config(const RedisServer& redis, int admin, const std::string& limits) {
     return "[proxy]\nworkers = 2\nadmin = \"127.0.0.1:" + std::to_string(admin) + "\"\n" + limits +
            "\n[[listener]]\nname = \"front\"\nlisten = \"127.0.0.1:@PORT@\"\nprotocol = \"redis\"\npool = \"main\"\n"
@@ -160,7 +179,7 @@ TEST_CASE("a client that pipelines 100,000 requests and never reads is disconnec
     close(fd);
     const long after = rss_kib(proxy.process().pid());
     MESSAGE("proxy RSS " << before << " KiB before, " << after << " KiB after");
-    CHECK(after - before < kRssMarginKib);
+    check_rss_growth(before, after);
     bystander.finish();
     CHECK(bystander.failures() == 0);
 }
@@ -199,7 +218,7 @@ TEST_CASE("declared sizes far beyond the limits, deep nesting and garbage get er
     const long during = rss_kib(proxy.process().pid());
     holders.clear();
     MESSAGE("proxy RSS " << before << " KiB before, " << during << " KiB with 200 huge requests begun");
-    CHECK(during - before < kRssMarginKib);
+    check_rss_growth(before, during);
     CHECK(describe(Client(proxy.port()).command({"PING"}).get()) == "status:PONG");
     bystander.finish();
     CHECK(bystander.failures() == 0);
@@ -233,6 +252,6 @@ TEST_CASE("5,000 concurrent connections are all served, and their memory is retu
     CHECK(wait_for([&] { return metric(admin, "shardproxy_client_connections") == 0; }, 5000));
     const long after = rss_kib(proxy.process().pid());
     MESSAGE("proxy RSS " << before << " KiB before, " << during << " KiB with 5,000 clients, " << after << " KiB after");
-    CHECK(after - before < kRssMarginKib);
+    check_rss_growth(before, after);
     CHECK(describe(Client(proxy.port()).command({"PING"}).get()) == "status:PONG");
 }
