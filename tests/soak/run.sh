@@ -6,6 +6,6 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=${SOAK_BUILD_DIR:-$repo/build}
-cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S "$repo" -B "$build" >/dev/null  # keeps the build type it has (RelWithDebInfo when new)
 cmake --build "$build" -j"$(nproc)" --target shardproxy soak
 exec "$build/tests/soak/soak" "$@"
