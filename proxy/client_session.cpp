@@ -8,7 +8,7 @@
 namespace shardproxy::proxy {
 namespace {
 
-// Flow control: past either limit the session stops reading until replies drain.
+// Flow control: with this many requests in flight the session stops reading until half are answered.
 constexpr uint32_t kMaxInFlightRequests = 1024;
 
 // One recv per readiness event takes up to this much.

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -87,9 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     shardproxy::fuzz::StreamInput input;
     if (!shardproxy::fuzz::read_stream_input(data, size, input)) return 0;
     const Layout layout{(input.options & 1) != 0, (input.options & 2) != 0};
-    const Outcome pieced = run(Pieces(input.stream, input.pattern), layout);
-    if (input.stream.size() < shardproxy::fuzz::kSplitInvariantBytes) {
-        FUZZ_CHECK(pieced == run(Pieces::whole(input.stream), Layout{false, false}));
-    }
+    shardproxy::fuzz::check_split_invariance(
+        input, [&](Pieces pieces, bool whole) { return run(std::move(pieces), whole ? Layout{false, false} : layout); });
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -181,9 +182,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     shardproxy::fuzz::StreamInput input;
     if (!shardproxy::fuzz::read_stream_input(data, size, input)) return 0;
     const Limits chosen = limits(input.options);
-    const Outcome pieced = run(Pieces(input.stream, input.pattern), chosen);
-    if (input.stream.size() < shardproxy::fuzz::kSplitInvariantBytes) {
-        FUZZ_CHECK(pieced == run(Pieces::whole(input.stream), chosen));
-    }
+    shardproxy::fuzz::check_split_invariance(input, [&](Pieces pieces, bool) { return run(std::move(pieces), chosen); });
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -103,9 +104,6 @@ Outcome run(Pieces pieces) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     shardproxy::fuzz::StreamInput input;
     if (!shardproxy::fuzz::read_stream_input(data, size, input)) return 0;
-    const Outcome pieced = run(Pieces(input.stream, input.pattern));
-    if (input.stream.size() < shardproxy::fuzz::kSplitInvariantBytes) {
-        FUZZ_CHECK(pieced == run(Pieces::whole(input.stream)));
-    }
+    shardproxy::fuzz::check_split_invariance(input, [](Pieces pieces, bool) { return run(std::move(pieces)); });
     return 0;
 }

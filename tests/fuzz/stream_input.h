@@ -8,6 +8,8 @@
 #include <memory>
 #include <string_view>
 
+#include "tests/fuzz/fuzz_check.h"
+
 namespace shardproxy::fuzz {
 
 // A codec's result must not depend on how its input was cut, except that some judge a line with
@@ -59,6 +61,15 @@ private:
     size_t bound_;  // 0: the rest in one piece
     uint32_t state_;
 };
+
+// The check every stream target makes: the stream is run as it arrives in pieces and, when it
+// is shorter than kSplitInvariantBytes, whole, and both runs must end with the same outcome.
+// `run(pieces, whole)` runs the codec; `whole` is true for the reference run.
+template <typename Run>
+void check_split_invariance(const StreamInput& input, const Run& run) {
+    const auto pieced = run(Pieces(input.stream, input.pattern), false);
+    if (input.stream.size() < kSplitInvariantBytes) FUZZ_CHECK(pieced == run(Pieces::whole(input.stream), true));
+}
 
 // A copy of buffered bytes in an allocation of exactly their size, so that AddressSanitizer
 // catches a codec reading one byte past what it was given, and a codec that kept a pointer

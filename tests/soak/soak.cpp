@@ -143,6 +143,14 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// The write sequence number in a soak value ("KEY|SEQ|filler"), or the value's start when it is
+// not one of this key's.
+std::string seq_of(const std::string& key, const std::string& value) {
+    if (!value.starts_with(key + "|")) return "'" + value.substr(0, 40) + "'";
+    const size_t seq = key.size() + 1;
+    return value.substr(seq, value.find('|', seq) - seq);
+}
+
 // "SEQ" of the value a key holds on one server, asked directly: "miss", or "unreachable".
 std::string held_by_redis(int port, const std::string& key) {
     try {
@@ -150,8 +158,8 @@ std::string held_by_redis(int port, const std::string& key) {
         const ReplyPtr reply = direct.command({"GET", key});
         if (!reply) return "unreachable";
         if (reply->type == REDIS_REPLY_NIL) return "miss";
-        const std::string value(reply->str, reply->len);
-        return value.substr(key.size() + 1, value.find('|', key.size() + 1) - key.size() - 1);
+        if (reply->type != REDIS_REPLY_STRING) return describe(reply.get());
+        return seq_of(key, std::string(reply->str, reply->len));
     } catch (const std::exception&) {
         return "unreachable";
     }
@@ -163,9 +171,11 @@ std::string held_by_memcached(int port, const std::string& key) {
     const std::string reply = direct.exchange("get " + key + "\r\n", "END\r\n", 1000);
     if (reply == "END\r\n") return "miss";
     const size_t value = reply.find("\r\n");
-    if (!reply.starts_with("VALUE ") || value == std::string::npos) return "unreachable";
-    const size_t seq = value + 2 + key.size() + 1;
-    return reply.substr(seq, reply.find('|', seq) - seq);
+    const size_t end = reply.rfind("\r\nEND\r\n");
+    if (!reply.starts_with("VALUE ") || value == std::string::npos || end == std::string::npos || end < value + 2) {
+        return "unreachable";
+    }
+    return seq_of(key, reply.substr(value + 2, end - value - 2));
 }
 
 struct LoadSpec {
