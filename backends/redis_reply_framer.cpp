@@ -138,7 +138,20 @@ RedisReplyFramer::Result RedisReplyFramer::next(evbuffer* in, size_t offset, siz
             }
             const size_t end = scanned_ + line.bytes + (count < 0 ? 0 : static_cast<size_t>(count) + 2);
             if (end > total) return Result::need_more;  // the header is read again next time
-            evbuffer_ptr_set(in, &cursor, end - scanned_, EVBUFFER_PTR_ADD);
+            if (count < 0) {
+                evbuffer_ptr_set(in, &cursor, line.bytes, EVBUFFER_PTR_ADD);
+            } else {
+                // The data is skipped unread; its CRLF tells whether the length was honest. A
+                // backend that lied would otherwise have the rest of its stream framed out of
+                // step, each later reply going to the wrong request.
+                char crlf[2];
+                evbuffer_ptr_set(in, &cursor, line.bytes + static_cast<size_t>(count), EVBUFFER_PTR_ADD);
+                if (evbuffer_copyout_from(in, &cursor, crlf, 2) != 2 || crlf[0] != '\r' || crlf[1] != '\n') {
+                    error_ = "bulk string of " + std::to_string(count) + " bytes not followed by CRLF";
+                    return Result::protocol_error;
+                }
+                evbuffer_ptr_set(in, &cursor, 2, EVBUFFER_PTR_ADD);
+            }
             scanned_ = end;
             break;
         }

@@ -2,6 +2,7 @@
 #include <event2/buffer.h>
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -151,6 +152,29 @@ TEST_CASE("a backend speaking something other than RESP is a protocol error") {
     CHECK(framer.next(in, 0, false, length, object) == RedisReplyFramer::Result::protocol_error);
     CHECK(!framer.error().empty());
     evbuffer_free(in);
+}
+
+TEST_CASE("a bulk string longer or shorter than its declared length is a protocol error") {
+    // A lying length would frame every later reply out of step; the CRLF after the data is
+    // the check, whether the data arrives at once or in pieces.
+    for (const std::string reply : {"$3\r\nabcd\r\n", "$5\r\nabc\r\n+OK\r\n", "*2\r\n$1\r\nab\r\n:1\r\n"}) {
+        CAPTURE(reply);
+        for (size_t chunk = 1; chunk <= reply.size(); ++chunk) {
+            CAPTURE(chunk);
+            Framing framer;
+            evbuffer* in = evbuffer_new();
+            auto result = RedisReplyFramer::Result::need_more;
+            for (size_t at = 0; at < reply.size() && result == RedisReplyFramer::Result::need_more; at += chunk) {
+                evbuffer_add(in, reply.data() + at, std::min(chunk, reply.size() - at));
+                size_t length = 0;
+                redisReply* object = nullptr;
+                result = framer.next(in, 0, false, length, object);
+            }
+            CHECK(result == RedisReplyFramer::Result::protocol_error);
+            CHECK(framer.error().find("not followed by CRLF") != std::string::npos);
+            evbuffer_free(in);
+        }
+    }
 }
 
 TEST_CASE("replies left in the buffer are framed one after another from their offsets") {
