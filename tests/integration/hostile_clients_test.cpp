@@ -1,8 +1,8 @@
 // Clients that misbehave on purpose, against a real shardproxy in front of a real redis-server:
 // a slowloris, a client that pipelines 100,000 requests and never reads, declared sizes far
-// beyond the limits, deep nesting, garbage, idle connections and 5,000 connections at once. In
-// every case the proxy stays up, a well-behaved client beside it is served, and the proxy's
-// memory (RSS) after the flood stays within a stated margin of before.
+// beyond the limits, deep nesting, garbage, idle connections, 5,000 connections at once and
+// half-closed sockets. In every case the proxy stays up, a well-behaved client beside it is
+// served, and the proxy's memory (RSS) after the flood stays within a stated margin of before.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -11,12 +11,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -79,6 +82,36 @@ bool wait_for(const std::function<bool()>& condition, int timeout_ms) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return condition();
+}
+
+// What a half-closed reader got: its answers in order, each the value or the documented
+// `timeout_ms` error, and whatever follows the last whole answer.
+struct Answers {
+    int values = 0;
+    int timed_out = 0;
+    std::string_view rest;
+};
+
+// A starved machine (a sanitized proxy beside other tests on two cores) can hold 15,000
+// pipelined GETs past the backend's timeout_ms; then those requests are answered with the
+// timeout error, which is an answer too. Anything else ends the split.
+Answers split_answers(std::string_view received, std::string_view value_reply) {
+    Answers answers;
+    while (!received.empty()) {
+        if (received.starts_with(value_reply)) {
+            ++answers.values;
+            received.remove_prefix(value_reply.size());
+            continue;
+        }
+        const size_t line_end = received.find("\r\n");
+        if (line_end == std::string_view::npos) break;
+        const std::string_view line = received.substr(0, line_end);
+        if (!line.starts_with("-ERR backend cache (") || !line.ends_with(") timed out")) break;
+        ++answers.timed_out;
+        received.remove_prefix(line_end + 2);
+    }
+    answers.rest = received;
+    return answers;
 }
 
 // A well-behaved client beside the hostile ones: it must be answered throughout.
@@ -254,4 +287,61 @@ TEST_CASE("5,000 concurrent connections are all served, and their memory is retu
     MESSAGE("proxy RSS " << before << " KiB before, " << during << " KiB with 5,000 clients, " << after << " KiB after");
     check_rss_growth(before, after);
     CHECK(describe(Client(proxy.port()).command({"PING"}).get()) == "status:PONG");
+}
+
+TEST_CASE("half-closed sockets get every reply, then are closed, whether or not the client reads") {
+    RedisServer redis;
+    const int admin = free_port();
+    ShardProxy proxy(config(redis, admin, ""));
+    REQUIRE(describe(Client(proxy.port()).command({"SET", "big", std::string(1024, 'v')}).get()) == "status:OK");
+    Bystander bystander(proxy.port());
+    REQUIRE(wait_for([&] { return metric(admin, "shardproxy_client_connections") == 1; }, 5000));
+    const long before = rss_kib(proxy.process().pid());
+
+    // 50 GETs of a 1 KB value, then the client shuts down its sending side. Half the clients
+    // read until the proxy closes; the others never read a byte.
+    std::string pipeline;
+    for (int i = 0; i < 50; ++i) pipeline += "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
+    const std::string one_reply = "$1024\r\n" + std::string(1024, 'v') + "\r\n";
+    constexpr int kClients = 300;
+    std::vector<int> fds;
+    for (int i = 0; i < kClients; ++i) {
+        const int fd = connect_loopback(proxy.port());
+        REQUIRE(fd >= 0);
+        REQUIRE(send(fd, pipeline.data(), pipeline.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(pipeline.size()));
+        shutdown(fd, SHUT_WR);
+        fds.push_back(fd);
+    }
+    int complete = 0;
+    int timed_out = 0;
+    for (int i = 0; i < kClients; i += 2) {
+        timeval timeout{5, 0};
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+        std::string received;
+        char buffer[65536];
+        ssize_t n;
+        while ((n = recv(fds[i], buffer, sizeof(buffer), 0)) > 0) received.append(buffer, static_cast<size_t>(n));
+        const int recv_errno = errno;
+        const Answers answers = split_answers(received, one_reply);
+        timed_out += answers.timed_out;
+        if (n == 0 && answers.values + answers.timed_out == 50 && answers.rest.empty()) {
+            ++complete;
+        } else {
+            MESSAGE("client " << i << ": " << answers.values << " values, " << answers.timed_out
+                              << " timeouts, then " << (n == 0 ? "EOF" : std::strerror(recv_errno))
+                              << " after " << answers.rest.size() << " other bytes");
+        }
+    }
+    // Every request answered, then the proxy's close.
+    CHECK(complete == kClients / 2);
+    if (timed_out > 0) MESSAGE(timed_out << " GETs timed out at the backend: the machine was starved");
+    // The clients that never read are closed too once their replies are written: no session
+    // waits for ever on a client that will send nothing more.
+    CHECK(wait_for([&] { return metric(admin, "shardproxy_client_connections") == 1; }, 5000));
+    for (int fd : fds) close(fd);
+    const long after = rss_kib(proxy.process().pid());
+    MESSAGE("proxy RSS " << before << " KiB before, " << after << " KiB after " << kClients << " half-closed clients");
+    check_rss_growth(before, after);
+    bystander.finish();
+    CHECK(bystander.failures() == 0);
 }
