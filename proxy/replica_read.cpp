@@ -34,9 +34,10 @@ void ReplicaRead::start(ReplySlot* slot, uint32_t child_base) {
 
 void ReplicaRead::send_from(uint32_t next) {
     const uint64_t now = backends::monotonic_ms();
-    // After a reload the replica numbers mean other servers: the answer is what came so far.
+    // After a reload the replica numbers mean other servers: no further replica is asked.
     const bool reloaded = worker_.generation() != generation_;
-    for (uint32_t child = next; child < replicas_.size() && !reloaded; ++child) {
+    uint32_t child = next;
+    for (; child < replicas_.size() && !reloaded; ++child) {
         backends::BackendConnection& backend = worker_.backend(pool_, replicas_[child], client_id_);
         if (start_ms_ == 0) {
             start_ms_ = now;
@@ -56,9 +57,20 @@ void ReplicaRead::send_from(uint32_t next) {
         backend.await_reply_until(slot_, child_base_ + child, std::max(share_end, now + 1));
         return;
     }
+    // A miss is the answer once every replica in service has missed. A replica left unasked
+    // because the time ran out (a starved worker reads a miss late) or a reload renumbered
+    // the servers may hold the value: saying "miss" then would lose an acknowledged write.
+    if (!missed_.empty() && child == replicas_.size()) {
+        answered_ = true;
+        return;
+    }
     exhausted_ = true;
-    if (!missed_.empty()) return;  // the misses are the answer
-    if (last_error_.empty()) last_error_ = memcache_ ? "SERVER_ERROR no replica answered in time" : "ERR no replica answered in time";
+    const std::string prefix = memcache_ ? "SERVER_ERROR " : "ERR ";
+    if (!missed_.empty()) {
+        last_error_ = prefix + (reloaded ? "read cut short by a configuration reload" : "no replica answered in time");
+    } else if (last_error_.empty()) {
+        last_error_ = prefix + "no replica answered in time";
+    }
 }
 
 void ReplicaRead::set_reply_bytes(uint32_t child, evbuffer* from, size_t length) {
@@ -72,10 +84,6 @@ void ReplicaRead::set_reply_bytes(uint32_t child, evbuffer* from, size_t length)
         // Kept as the answer in case no other replica has the key either.
         missed_.push_back(replicas_[child]);
         send_from(child + 1);
-        if (exhausted_) {
-            exhausted_ = false;
-            answered_ = true;
-        }
         return;
     }
     answered_ = true;
@@ -121,12 +129,7 @@ void ReplicaRead::set_reply_object(uint32_t child, redisReply* reply) {
 void ReplicaRead::set_error(uint32_t child, std::string error) {
     if (answered_ || exhausted_) return;
     last_error_ = std::move(error);
-    send_from(child + 1);
-    // A replica that missed before this one failed has the answer: a miss.
-    if (exhausted_ && !missed_.empty()) {
-        exhausted_ = false;
-        answered_ = true;
-    }
+    send_from(child + 1);  // a replica that missed before this one failed may have the answer
 }
 
 void ReplicaRead::merge(evbuffer* out) {

@@ -3,9 +3,11 @@
 // error or a timeout there sends it to the next replica, all within the request's deadline
 // (timeout_ms from the first send). So that a timeout still leaves time to try again, the n
 // replicas share it: attempt i must be answered by start + timeout_ms * (i + 1) / n (a replica
-// skipped because it is down leaves its share to the next). The client gets the first reply, byte for byte (an error reply from a server is a
-// reply: it is the data's answer, not the server's failure), or, once no replica is left or the
-// time is up, the last failure.
+// skipped because it is down leaves its share to the next). The client gets the first reply,
+// byte for byte (an error reply from a server is a reply: it is the data's answer, not the
+// server's failure), or, once no replica is left or the time is up, the last failure. With
+// miss_failover a miss moves on too, and is the answer only once every replica in service
+// has been asked; a miss with replicas left unasked (the time ran out, a reload) is an error.
 #include <event2/buffer.h>
 
 #include <memory>

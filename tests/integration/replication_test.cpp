@@ -6,11 +6,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "support/http.h"
 #include "support/memcache_client.h"
 #include "support/memcached_servers.h"
 #include "support/redis_cluster.h"
@@ -198,6 +200,47 @@ TEST_CASE("miss_failover: a replica restarted empty keeps serving through the ot
     }
     MESSAGE(refilled << " of " << keys.size() << " keys written back to the restarted replica");
     CHECK(refilled >= 10);
+}
+
+TEST_CASE("miss_failover: a miss that a reload keeps from the other replica is an error, not a lost value") {
+    const int admin = free_port();
+    RedisCluster cluster({.servers = 2, .workers = 1, .hash = "md5", .timeout_ms = 2000,
+                          .extra_proxy = "admin = \"127.0.0.1:" + std::to_string(admin) + "\"\n",
+                          .extra_pool = "replicas = 2\nmiss_failover = true\n"});
+    Client client(cluster.proxy_port());
+    Client direct0(cluster.server(0).port());
+    Client direct1(cluster.server(1).port());
+    // A key whose first replica is server 0: held by server 1 alone, a read through the proxy
+    // misses on server 0 and writes the value back there.
+    std::string key;
+    for (int i = 0; i < 64 && key.empty(); ++i) {
+        const std::string candidate = "cut:" + std::to_string(i);
+        REQUIRE(describe(direct1.command({"SET", candidate, "v"}).get()) == "status:OK");
+        REQUIRE(describe(client.command({"GET", candidate}).get()) == "string:v");
+        if (wait_until([&] { return describe(direct0.command({"GET", candidate}).get()) == "string:v"; }, 300)) {
+            key = candidate;
+        }
+    }
+    REQUIRE(!key.empty());
+    REQUIRE(describe(direct0.command({"DEL", key}).get()) == "integer:1");
+
+    // The read is on its way to server 0 when a reload renumbers the servers (a changed
+    // timeout_ms gives both new connections); server 0's miss arrives afterwards, when the
+    // replica to ask next can no longer be named. "Not found" would hide the value server 1
+    // holds: the client gets an error instead, and its next read finds the value.
+    cluster.server(0).process().pause();
+    RawConnection raw(cluster.proxy_port());
+    REQUIRE(raw.send("*2\r\n$3\r\nGET\r\n$" + std::to_string(key.size()) + "\r\n" + key + "\r\n"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // sent on to server 0
+    std::string config = cluster.config();
+    config.replace(config.find("timeout_ms = 2000"), 17, "timeout_ms = 2001");
+    config.replace(config.find("@PORT@"), 6, std::to_string(cluster.proxy_port()));
+    std::ofstream(cluster.proxy().config_path(), std::ios::trunc) << config;
+    REQUIRE(http_post(admin, "/reload").status == 200);
+    cluster.server(0).process().resume();
+    const std::string reply = raw.read_until("\r\n", 3000);
+    CHECK(reply == "-ERR read cut short by a configuration reload\r\n");
+    CHECK(describe(client.command({"GET", key}).get()) == "string:v");
 }
 
 TEST_CASE("miss_failover works for memcached gets too") {
