@@ -127,6 +127,15 @@ int run_proxy(conf::Config config) {
              " worker(s)");
 
     event_base_dispatch(base);
+    // The drain has begun and drain_timeout_ms bounds it: another SIGTERM or SIGINT changes
+    // nothing. Blocked from here, it stays pending instead of ending the process by the default
+    // action that freeing the signal events below puts back (the workers still running until
+    // joined may take it meanwhile; libevent's handler is still theirs then).
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
     for (auto& worker : workers) worker->join();
     if (admin) admin->stop();
