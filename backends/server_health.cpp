@@ -25,9 +25,24 @@ void ServerHealth::move_to_pool(PoolHealth& pool) {
     pool_ = &pool;
 }
 
+void ServerHealth::continue_outage_of(ServerHealth& previous) {
+    if (!previous.down_ || down_ || pool_->down >= pool_->max_down) return;
+    // The same outage: the workers that see it down stay counted once, and no new down is
+    // counted or logged. `previous` only finishes what its connections still have in flight.
+    previous.down_ = false;
+    previous.handed_over_ = true;
+    --previous.pool_->down;
+    down_ = true;
+    ++pool_->down;
+    consecutive_failures_ = previous.consecutive_failures_;
+    down_reason_ = std::move(previous.down_reason_);
+    probe_delay_ms_ = settings_.probe_interval_ms;
+    schedule_probe();
+}
+
 void ServerHealth::on_failure(std::string_view reason) {
     ServerCounters::bump(counters_.failures);
-    if (down_) return;
+    if (down_ || handed_over_) return;
     // Past the pool's cap the server stays in service: a network blip must not empty the pool.
     if (++consecutive_failures_ >= settings_.failure_limit && pool_->down < pool_->max_down) mark_down(reason);
 }

@@ -65,6 +65,10 @@ public:
     void set_on_change(std::function<void()> on_change) { on_change_ = std::move(on_change); }
     // A reload kept the server in a pool rebuilt around it: its down state counts there now.
     void move_to_pool(PoolHealth& pool);
+    // A reload changed how the server is reached (its timeout, its connections) but not which
+    // server it is: an outage `previous` saw goes on here, probed afresh, rather than the
+    // server being handed requests again before it answers a probe.
+    void continue_outage_of(ServerHealth& previous);
 
     bool down() const { return down_; }
     // While down: why, as the tail of an error ("is down: 3 consecutive failures, last: ...").
@@ -101,6 +105,9 @@ private:
     std::function<void()> on_change_;
     event* probe_timer_;
     bool down_ = false;
+    // Its outage went on in the health that replaced it at a reload: it still counts what its
+    // retired connections fail, but judges the server no more.
+    bool handed_over_ = false;
     bool probe_in_flight_ = false;
     uint32_t consecutive_failures_ = 0;
     uint32_t probe_delay_ms_ = 0;

@@ -8,13 +8,18 @@
 namespace shardproxy::proxy {
 namespace {
 
-bool same_endpoint(const backends::BackendEndpoint& a, const backends::BackendEndpoint& b) {
+// The same server, however its connections are set up.
+bool same_server(const backends::BackendEndpoint& a, const backends::BackendEndpoint& b) {
     return a.label == b.label && a.address.length == b.address.length &&
            std::equal(reinterpret_cast<const char*>(&a.address.storage),
                       reinterpret_cast<const char*>(&a.address.storage) + a.address.length,
-                      reinterpret_cast<const char*>(&b.address.storage)) &&
-           a.timeout_ms == b.timeout_ms && a.protocol == b.protocol && a.auth_user == b.auth_user &&
-           a.auth_password == b.auth_password && a.db == b.db;
+                      reinterpret_cast<const char*>(&b.address.storage));
+}
+
+// The same server with the same settings: its connections can serve on.
+bool same_endpoint(const backends::BackendEndpoint& a, const backends::BackendEndpoint& b) {
+    return same_server(a, b) && a.timeout_ms == b.timeout_ms && a.protocol == b.protocol &&
+           a.auth_user == b.auth_user && a.auth_password == b.auth_password && a.db == b.db;
 }
 
 // A server's connections can move from one pool state to another.
@@ -57,6 +62,13 @@ WorkerPool::WorkerPool(const WorkerPoolContext& context, std::shared_ptr<const r
                 context.base, context.writes, endpoint, *fresh.health, counters.traffic[context.worker]));
         }
         fresh.health->set_probe_connection(fresh.connections.front().get());
+        if (previous != nullptr) {
+            auto& before = previous->servers;
+            auto same = std::find_if(before.begin(), before.end(), [&](const WorkerServer& old) {
+                return old.health && same_server(*old.endpoint, endpoint);
+            });
+            if (same != before.end()) fresh.health->continue_outage_of(*same->health);
+        }
     }
     // What moved out of `previous` left empty entries behind; the rest stays there, retired.
     if (previous != nullptr) {

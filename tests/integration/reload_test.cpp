@@ -254,3 +254,45 @@ TEST_CASE("clients checking every reply see nothing go wrong while the configura
     CHECK(metric(admin, "shardproxy_config_reloads_total") == 10);
     CHECK(wait_for([&] { return metric(admin, "shardproxy_client_connections") == 0; }));
 }
+
+TEST_CASE("a server marked down stays down through a reload that changes its settings, until a probe answers") {
+    Servers servers(2);
+    const int admin = free_port();
+    auto config = [&](int timeout_ms) {
+        return "[proxy]\nworkers = 1\nadmin = \"127.0.0.1:" + std::to_string(admin) + "\"\n\n" + main_listener() +
+               "[pool.main]\nprotocol = \"redis\"\n" + servers.line(2) + "timeout_ms = " + std::to_string(timeout_ms) +
+               "\n\n[pool.main.health]\nfailure_limit = 1\nprobe_interval_ms = 100\nprobe_max_interval_ms = 200\n";
+    };
+    ShardProxy proxy(config(300));
+    Client client(proxy.port());
+    Client direct1(servers.list[1]->port());
+    std::string key;  // one that lives on cache-1
+    for (int i = 0; key.empty(); ++i) {
+        REQUIRE(i < 100);
+        const std::string candidate = "outage:" + std::to_string(i);
+        REQUIRE(describe(client.command({"SET", candidate, "v"}).get()) == "status:OK");
+        if (describe(direct1.command({"EXISTS", candidate}).get()) == "integer:1") key = candidate;
+    }
+    const std::string labels = "{pool=\"main\",server=\"cache-1\",address=\"" + servers.list[1]->address() + "\"}";
+    const std::string up = "shardproxy_server_up" + labels;
+    const std::string downs = "shardproxy_server_downs_total" + labels;
+
+    // Hung: it still accepts connections, and answers nothing.
+    servers.list[1]->process().pause();
+    CHECK(describe(client.command({"GET", key}).get()).ends_with("timed out"));
+    REQUIRE(wait_for([&] { return metric(admin, up) == 0; }));
+
+    // A new timeout gives the server new connections. It is still the same server, still down:
+    // its requests are refused at once, not sent to wait on a hung server again.
+    rewrite(proxy, config(301));
+    REQUIRE(http_post(admin, "/reload").status == 200);
+    const std::string refused = describe(client.command({"GET", key}).get());
+    CAPTURE(refused);
+    CHECK(refused.find("is down: 1 consecutive failures, last: timed out") != std::string::npos);
+    CHECK(metric(admin, downs) == 1);  // the same outage, not a new one
+
+    // Back once it answers a probe.
+    servers.list[1]->process().resume();
+    REQUIRE(wait_for([&] { return metric(admin, up) == 1; }));
+    CHECK(describe(client.command({"GET", key}).get()) == "string:v");
+}
