@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "support/http.h"
+#include "support/memcache_client.h"
 #include "support/processes.h"
 
 using namespace shardproxy::testing;
@@ -295,4 +296,36 @@ TEST_CASE("a server marked down stays down through a reload that changes its set
     servers.list[1]->process().resume();
     REQUIRE(wait_for([&] { return metric(admin, up) == 1; }));
     CHECK(describe(client.command({"GET", key}).get()) == "string:v");
+}
+
+TEST_CASE("a request sent after a reload is not let past the client's earlier one on a retired connection") {
+    Servers servers(1);
+    const int admin = free_port();
+    auto config = [&](int timeout_ms) {
+        return "[proxy]\nworkers = 1\nadmin = \"127.0.0.1:" + std::to_string(admin) + "\"\n\n" + main_listener() +
+               "[pool.main]\nprotocol = \"redis\"\n" + servers.line(1) + "timeout_ms = " +
+               std::to_string(timeout_ms) + "\n";
+    };
+    ShardProxy proxy(config(5000));
+    Client direct(servers.list[0]->port());
+    REQUIRE(describe(direct.command({"SET", "order", "old"}).get()) == "status:OK");
+
+    // An 8 MB SET cannot all reach a hung server: most of it waits in the proxy, on the
+    // connection of the configuration before the reload that follows. The reload (a new
+    // timeout_ms) gives the server a new connection, and the client then asks for the key. Sent
+    // on the new connection at once, the small GET would reach the server whole while the SET
+    // is still arriving, and read "old"; it must wait for the SET's answer.
+    servers.list[0]->process().pause();
+    RawConnection raw(proxy.port());
+    const std::string value(8 << 20, 'n');
+    REQUIRE(raw.send("*3\r\n$3\r\nSET\r\n$5\r\norder\r\n$" + std::to_string(value.size()) + "\r\n" + value + "\r\n"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    rewrite(proxy, config(5001));
+    REQUIRE(http_post(admin, "/reload").status == 200);
+    REQUIRE(raw.send("*2\r\n$3\r\nGET\r\n$5\r\norder\r\n"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    servers.list[0]->process().resume();
+    CHECK(raw.read_until("\r\n", 5000) == "+OK\r\n");
+    const std::string header = raw.read_until("\r\n", 5000);
+    CHECK(header == "$" + std::to_string(value.size()) + "\r\n");
 }
