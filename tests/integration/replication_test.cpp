@@ -164,6 +164,9 @@ TEST_CASE("miss_failover: a replica restarted empty keeps serving through the ot
     cluster.server(0).restart();  // empty
     // Back in service after a probe; until then reads go to the other replica.
     Client direct0(cluster.server(0).port());
+    // Watches what the proxy writes back to the restarted server.
+    Client monitor(cluster.server(0).port(), 500);
+    REQUIRE(describe(monitor.command({"MONITOR"}).get()) == "status:OK");
     REQUIRE(wait_until([&] {
         client.command({"GET", keys[0]});
         return describe(client.command({"INFO", "servers"}).get()).find("server_main_0:name=cache-a,state=up") !=
@@ -200,6 +203,17 @@ TEST_CASE("miss_failover: a replica restarted empty keeps serving through the ot
     }
     MESSAGE(refilled << " of " << keys.size() << " keys written back to the restarted replica");
     CHECK(refilled >= 10);
+    // Each write-back is a SET NX: a client's write that reached the replica while the proxy
+    // asked the other one for the time to live must not be overwritten with the older value.
+    size_t write_backs = 0;
+    for (void* reply = nullptr; redisGetReply(monitor.context(), &reply) == REDIS_OK; freeReplyObject(reply)) {
+        const std::string line = describe(static_cast<redisReply*>(reply));
+        if (line.find("\"SET\"") == std::string::npos) continue;
+        ++write_backs;
+        CAPTURE(line);
+        CHECK(line.find(" \"NX\"") != std::string::npos);
+    }
+    CHECK(write_backs == refilled);
 }
 
 TEST_CASE("miss_failover: a miss that a reload keeps from the other replica is an error, not a lost value") {
