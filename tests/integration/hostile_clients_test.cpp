@@ -11,10 +11,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -82,6 +80,14 @@ bool wait_for(const std::function<bool()>& condition, int timeout_ms) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return condition();
+}
+
+// The floods read a 1 KB value: stored under "big" through the proxy, asked for with this GET.
+const std::string kBigValue(1024, 'v');
+const std::string kGetBig = "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
+
+void store_big_value(int port) {
+    REQUIRE(describe(Client(port).command({"SET", "big", kBigValue}).get()) == "status:OK");
 }
 
 // What a half-closed reader got: its answers in order, each the value or the documented
@@ -182,7 +188,7 @@ TEST_CASE("a client that pipelines 100,000 requests and never reads is disconnec
     RedisServer redis;
     const int admin = free_port();
     ShardProxy proxy(config(redis, admin, "max_client_output_bytes = 1048576\n"));
-    REQUIRE(describe(Client(proxy.port()).command({"SET", "big", std::string(1024, 'v')}).get()) == "status:OK");
+    store_big_value(proxy.port());
     Bystander bystander(proxy.port());
     const long before = rss_kib(proxy.process().pid());
 
@@ -191,7 +197,7 @@ TEST_CASE("a client that pipelines 100,000 requests and never reads is disconnec
     REQUIRE(wait_for([&] { return metric(admin, "shardproxy_client_connections") == 2; }, 5000));
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     std::string pipeline;
-    for (int i = 0; i < 1000; ++i) pipeline += "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
+    for (int i = 0; i < 1000; ++i) pipeline += kGetBig;
     int sent_batches = 0;
     const auto start = std::chrono::steady_clock::now();
     // Sends until the proxy closes the connection; a full socket just waits.
@@ -293,7 +299,7 @@ TEST_CASE("half-closed sockets get every reply, then are closed, whether or not 
     RedisServer redis;
     const int admin = free_port();
     ShardProxy proxy(config(redis, admin, ""));
-    REQUIRE(describe(Client(proxy.port()).command({"SET", "big", std::string(1024, 'v')}).get()) == "status:OK");
+    store_big_value(proxy.port());
     Bystander bystander(proxy.port());
     REQUIRE(wait_for([&] { return metric(admin, "shardproxy_client_connections") == 1; }, 5000));
     const long before = rss_kib(proxy.process().pid());
@@ -301,35 +307,28 @@ TEST_CASE("half-closed sockets get every reply, then are closed, whether or not 
     // 50 GETs of a 1 KB value, then the client shuts down its sending side. Half the clients
     // read until the proxy closes; the others never read a byte.
     std::string pipeline;
-    for (int i = 0; i < 50; ++i) pipeline += "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
-    const std::string one_reply = "$1024\r\n" + std::string(1024, 'v') + "\r\n";
+    for (int i = 0; i < 50; ++i) pipeline += kGetBig;
+    const std::string one_reply = "$1024\r\n" + kBigValue + "\r\n";
     constexpr int kClients = 300;
-    std::vector<int> fds;
+    std::vector<RawConnection> clients;
+    clients.reserve(kClients);
     for (int i = 0; i < kClients; ++i) {
-        const int fd = connect_loopback(proxy.port());
-        REQUIRE(fd >= 0);
-        REQUIRE(send(fd, pipeline.data(), pipeline.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(pipeline.size()));
-        shutdown(fd, SHUT_WR);
-        fds.push_back(fd);
+        RawConnection& client = clients.emplace_back(proxy.port());
+        REQUIRE(client.send(pipeline));
+        shutdown(client.fd(), SHUT_WR);
     }
     int complete = 0;
     int timed_out = 0;
     for (int i = 0; i < kClients; i += 2) {
-        timeval timeout{5, 0};
-        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-        std::string received;
-        char buffer[65536];
-        ssize_t n;
-        while ((n = recv(fds[i], buffer, sizeof(buffer), 0)) > 0) received.append(buffer, static_cast<size_t>(n));
-        const int recv_errno = errno;
+        const std::string received = clients[i].read_for(10000);
         const Answers answers = split_answers(received, one_reply);
         timed_out += answers.timed_out;
-        if (n == 0 && answers.values + answers.timed_out == 50 && answers.rest.empty()) {
+        if (clients[i].closed() && answers.values + answers.timed_out == 50 && answers.rest.empty()) {
             ++complete;
         } else {
             MESSAGE("client " << i << ": " << answers.values << " values, " << answers.timed_out
-                              << " timeouts, then " << (n == 0 ? "EOF" : std::strerror(recv_errno))
-                              << " after " << answers.rest.size() << " other bytes");
+                              << " timeouts, " << answers.rest.size() << " other bytes, "
+                              << (clients[i].closed() ? "closed" : "not closed"));
         }
     }
     // Every request answered, then the proxy's close.
@@ -338,7 +337,7 @@ TEST_CASE("half-closed sockets get every reply, then are closed, whether or not 
     // The clients that never read are closed too once their replies are written: no session
     // waits for ever on a client that will send nothing more.
     CHECK(wait_for([&] { return metric(admin, "shardproxy_client_connections") == 1; }, 5000));
-    for (int fd : fds) close(fd);
+    clients.clear();
     const long after = rss_kib(proxy.process().pid());
     MESSAGE("proxy RSS " << before << " KiB before, " << after << " KiB after " << kClients << " half-closed clients");
     check_rss_growth(before, after);

@@ -166,16 +166,11 @@ std::string held_by_redis(int port, const std::string& key) {
 }
 
 std::string held_by_memcached(int port, const std::string& key) {
-    RawConnection direct(port);
-    if (!direct.connected()) return "unreachable";
-    const std::string reply = direct.exchange("get " + key + "\r\n", "END\r\n", 1000);
-    if (reply == "END\r\n") return "miss";
-    const size_t value = reply.find("\r\n");
-    const size_t end = reply.rfind("\r\nEND\r\n");
-    if (!reply.starts_with("VALUE ") || value == std::string::npos || end == std::string::npos || end < value + 2) {
-        return "unreachable";
-    }
-    return seq_of(key, reply.substr(value + 2, end - value - 2));
+    MemcacheClientOptions options;
+    options.timeout_ms = 1000;
+    const McValue got = MemcacheClient(port, options).get(key);
+    if (got.value) return seq_of(key, *got.value);
+    return got.rc == MEMCACHED_NOTFOUND ? "miss" : "unreachable";
 }
 
 struct LoadSpec {
